@@ -1,0 +1,38 @@
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type pino from 'pino';
+import { installErrorHandler } from './http-errors.ts';
+import { registerMessageRoutes } from './messages.ts';
+import { registerPeerRoutes } from './peers.ts';
+import { registerStatusRoutes } from './status.ts';
+import type { MessageHistory } from '../../lib/peer/message-history.ts';
+import type { Messaging } from '../../lib/peer/messaging.ts';
+import type { Peer } from '../../lib/peer/peer.ts';
+import type { PeerRegistry } from '../../lib/peer/registry.ts';
+
+/** What the routes read and act on. */
+export interface ApiContext {
+  peer: Peer;
+  messaging: Messaging;
+  history: MessageHistory;
+  registry: PeerRegistry;
+  log: pino.Logger;
+}
+
+/** Largest JSON body we accept: a 10,000-character text plus envelope is far below this. */
+const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
+
+export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Per-request lines are info level; a node's log should carry peers' events, not every poll of
+    // the dashboard, so the HTTP child logs warnings and errors only.
+    loggerInstance: ctx.log.child({ component: 'http' }, { level: 'warn' }),
+    bodyLimit: JSON_BODY_LIMIT_BYTES,
+  });
+  installErrorHandler(app);
+  registerStatusRoutes(app, ctx);
+  registerPeerRoutes(app, ctx);
+  registerMessageRoutes(app, ctx);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,44 @@
+import { ConfigError, helpText, parseConfig } from './config.ts';
+import { startNode } from './node.ts';
+import { VERSION } from './api/status.ts';
+
+/** Entry point of `swarmdrop` / `npm start`: parse flags, start the node, shut down on signals. */
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`swarmdrop: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (parsed.kind === 'help') return void process.stdout.write(`${helpText()}\n`);
+  if (parsed.kind === 'version') return void process.stdout.write(`${VERSION}\n`);
+
+  let node;
+  try {
+    node = await startNode(parsed.config);
+  } catch (err) {
+    process.stderr.write(`swarmdrop: could not start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    node.log.info({ signal }, 'signal received');
+    node.close().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`swarmdrop: error while shutting down: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+void main();

@@ -1,0 +1,113 @@
+import { parseArgs } from 'node:util';
+
+/**
+ * Command-line flags of the headless node, with environment defaults. One table drives both the parser
+ * and `--help`, so the help text cannot drift from what is accepted.
+ */
+export interface NodeConfig {
+  port: number;
+  host: string | undefined;
+  apiPort: number;
+  apiHost: string;
+  advertise: string | undefined;
+  dir: string;
+  connect: { host: string; port: number }[];
+  name: string | null;
+  logLevel: LogLevel;
+  /** Also print logs to stdout (the log file under <dir>/logs/ is always written). */
+  logToStdout: boolean;
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+interface FlagSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  value?: string;
+  help: string;
+}
+
+const FLAGS: Record<string, FlagSpec> = {
+  port: { type: 'string', value: 'PORT', help: 'TCP port for peers (env PEER_PORT; default 5000; 0 picks a free port)' },
+  host: { type: 'string', value: 'ADDR', help: 'address the peer listener binds to (default: all interfaces)' },
+  'api-port': { type: 'string', value: 'PORT', help: 'HTTP port for the REST API and web app (env API_PORT; default 8000; 0 picks one)' },
+  'api-host': { type: 'string', value: 'ADDR', help: 'address the HTTP server binds to (default 127.0.0.1)' },
+  advertise: {
+    type: 'string',
+    value: 'HOST',
+    help: 'address announced to peers in handshakes (default: this host name; never the very address a peer dialled, which the reference peer rejects)',
+  },
+  dir: { type: 'string', value: 'DIR', help: 'data directory: identity, peers, messages, logs, shared_files/ (default ./swarmdrop-data)' },
+  connect: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'dial this peer at start (repeatable)' },
+  name: { type: 'string', value: 'NAME', help: 'display name sent to swarm peers in the handshake' },
+  'log-level': { type: 'string', value: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
+  quiet: { type: 'boolean', help: 'do not print logs to stdout (they still go to <dir>/logs/)' },
+  help: { type: 'boolean', help: 'show this help and exit' },
+  version: { type: 'boolean', help: 'print the version and exit' },
+};
+
+export class ConfigError extends Error {}
+
+export function helpText(): string {
+  const lines = Object.entries(FLAGS).map(([name, spec]) => {
+    const left = `  --${name}${spec.value ? ` ${spec.value}` : ''}`;
+    return `${left.padEnd(26)} ${spec.help}`;
+  });
+  return [
+    'swarmdrop: a headless peer of the swarmdrop swarm',
+    '',
+    'Usage: swarmdrop [options]     (or: npm start -- [options])',
+    '',
+    ...lines,
+    '',
+    'Example: swarmdrop --port 5000 --api-port 8000 --dir ./data --connect 127.0.0.1:5001',
+  ].join('\n');
+}
+
+function parsePort(text: string, what: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new ConfigError(`${what} must be a port number from 0 to 65535, not "${text}"`);
+  return port;
+}
+
+export function parseHostPort(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text.trim());
+  if (!match) throw new ConfigError(`"${text}" is not HOST:PORT (e.g. 127.0.0.1:5000)`);
+  const port = parsePort(match[3]!, `the port in "${text}"`);
+  if (port === 0) throw new ConfigError(`the port in "${text}" must not be 0`);
+  return { host: match[1] ?? match[2]!, port };
+}
+
+export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: NodeConfig };
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    const options = Object.fromEntries(
+      Object.entries(FLAGS).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple ?? false }]),
+    );
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}. Run with --help for the list of options.`);
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  const str = (name: string) => values[name] as string | undefined;
+  const logLevel = (str('log-level') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const config: NodeConfig = {
+    port: parsePort(str('port') ?? env.PEER_PORT ?? '5000', '--port'),
+    host: str('host'),
+    apiPort: parsePort(str('api-port') ?? env.API_PORT ?? '8000', '--api-port'),
+    apiHost: str('api-host') ?? '127.0.0.1',
+    advertise: str('advertise'),
+    dir: str('dir') ?? './swarmdrop-data',
+    connect: ((values.connect as string[] | undefined) ?? []).map(parseHostPort),
+    name: str('name') ?? null,
+    logLevel,
+    logToStdout: !values.quiet,
+  };
+  if (config.name !== null && config.name.length > 64) throw new ConfigError('--name is limited to 64 characters');
+  return { kind: 'run', config };
+}

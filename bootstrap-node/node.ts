@@ -1,0 +1,150 @@
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type pino from 'pino';
+import { buildApi } from './api/server.ts';
+import type { NodeConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import type { ConnectionRole } from '../lib/peer/connection.ts';
+import { loadOrCreateIdentity } from '../lib/peer/identity-store.node.ts';
+import { MessageHistory } from '../lib/peer/message-history.ts';
+import type { HistoryRecord } from '../lib/peer/message-history.ts';
+import { Messaging } from '../lib/peer/messaging.ts';
+import { Peer } from '../lib/peer/peer.ts';
+import { PeerRegistry } from '../lib/peer/registry.ts';
+import type { PersistedPeerRecord } from '../lib/peer/registry.ts';
+import { dialTcp, listenTcp } from '../lib/peer/transport-tcp.node.ts';
+import type { TcpListener } from '../lib/peer/transport-tcp.node.ts';
+import type { Transport } from '../lib/peer/transport.ts';
+import { JsonlAppendLog } from '../lib/util/append-log.node.ts';
+import { SaveCoalescer } from '../lib/util/record-store.ts';
+import { JsonFileStore } from '../lib/util/record-store.node.ts';
+
+/**
+ * The headless node: one process that owns a data directory, listens for peers over TCP, and serves
+ * the REST API. Everything it keeps lives under `config.dir`.
+ */
+export interface RunningNode {
+  readonly config: NodeConfig;
+  readonly dir: string;
+  readonly log: pino.Logger;
+  readonly peer: Peer;
+  readonly messaging: Messaging;
+  readonly history: MessageHistory;
+  readonly registry: PeerRegistry;
+  readonly tcpPort: number;
+  readonly apiPort: number;
+  readonly apiUrl: string;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = /^(127\.|::1$|localhost$)/;
+
+/**
+ * The address we announce in a handshake. The reference peer, as dialler, drops the connection when the
+ * response advertises the very address it dialled, so an acceptor never answers with the address the
+ * remote reached it on: it names the host instead ("localhost" on loopback).
+ */
+export function advertiseRule(configured: string | undefined) {
+  const announced = configured ?? hostname();
+  return (transport: Transport, role: ConnectionRole): string => {
+    const dialledAddress = transport.localAddress;
+    if (role === 'acceptor' && dialledAddress && announced === dialledAddress) {
+      return LOOPBACK.test(dialledAddress) ? 'localhost' : hostname();
+    }
+    return announced;
+  };
+}
+
+export async function startNode(config: NodeConfig, options: { log?: pino.Logger } = {}): Promise<RunningNode> {
+  const dir = resolve(config.dir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const log =
+    options.log ?? createLogger({ dir, level: config.logLevel, stdout: config.logToStdout });
+
+  const { identity, created } = await loadOrCreateIdentity(dir);
+  log.info({ peerId: identity.peerId, created, dir }, created ? 'created a new identity' : 'loaded identity');
+
+  const registry = new PeerRegistry();
+  const peerStore = new JsonFileStore<PersistedPeerRecord[]>(join(dir, 'peers.json'));
+  registry.load((await peerStore.load()) ?? []);
+  const peerSaver = new SaveCoalescer(peerStore, () => registry.toJSON(), {
+    onError: (err) => log.error({ err }, 'could not save the peer list'),
+  });
+  registry.on('change', () => peerSaver.scheduleSave());
+
+  const history = new MessageHistory({
+    log: new JsonlAppendLog<HistoryRecord>(join(dir, 'messages.jsonl'), {
+      onBadLine: (line) => log.warn({ line }, 'skipped an unreadable line in messages.jsonl'),
+    }),
+    onPersistError: (err) => log.error({ err }, 'could not write the message history'),
+  });
+  await history.load();
+
+  const peer = new Peer({
+    identity,
+    kind: 'node',
+    name: config.name,
+    registry,
+    log,
+    dial: (host, port) => dialTcp(host, port),
+    advertiseAddress: advertiseRule(config.advertise),
+  });
+  const messaging = new Messaging(peer, history, log);
+
+  let listener: TcpListener | undefined;
+  let api: FastifyInstance | undefined;
+  try {
+    listener = await listenTcp({ host: config.host, port: config.port }, (transport) => peer.attach(transport, 'acceptor'));
+    peer.listenPort = listener.port;
+    api = await buildApi({ peer, messaging, history, registry, log });
+    await api.listen({ host: config.apiHost, port: config.apiPort });
+  } catch (err) {
+    await peer.close();
+    await listener?.close();
+    await api?.close();
+    throw err;
+  }
+  const apiAddress = api.server.address();
+  const apiPort = typeof apiAddress === 'object' && apiAddress ? apiAddress.port : config.apiPort;
+  const apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${apiPort}`;
+  log.info({ peerId: identity.peerId, tcpPort: listener.port, apiPort, apiUrl }, 'node is listening');
+
+  for (const record of registry.list()) {
+    if (record.dialable && record.address && record.port) peer.redial(record.address, record.port, record.peerId);
+  }
+  for (const target of config.connect) {
+    peer.connect(target.host, target.port).catch((err) => {
+      log.warn({ target: `${target.host}:${target.port}`, reason: (err as Error).message }, 'could not connect');
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  const tcpListener = listener;
+  const httpServer = api;
+  return {
+    config,
+    dir,
+    log,
+    peer,
+    messaging,
+    history,
+    registry,
+    tcpPort: listener.port,
+    apiPort,
+    apiUrl,
+    close() {
+      closing ??= (async () => {
+        log.info({}, 'shutting down');
+        await httpServer.close();
+        await peer.close();
+        await tcpListener.close();
+        registry.destroy();
+        await peerSaver.flush();
+        await new Promise<void>((done) => log.flush(() => done()));
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,382 @@
+import {
+  FRAME_HEADER_BYTES,
+  HANDSHAKE_TIMEOUT_MS,
+  IDLE_TIMEOUT_MS,
+  PING_INTERVAL_MS,
+  SWARM_EXTENSION_VERSION,
+} from './constants.ts';
+import { SwarmError } from './errors.ts';
+import {
+  buildHandshakeContent,
+  checkClaimedIdentity,
+  newNonce,
+  requiresSwarmProof,
+  signProof,
+  verifyProof,
+} from './handshake.ts';
+import type { PeerKind } from './handshake.ts';
+import type { Identity } from './identity.ts';
+import { OutgoingQueue } from './priority-queue.ts';
+import type { Priority } from './priority-queue.ts';
+import type { Transport } from './transport.ts';
+import { decodeMessage, encodeEnvelope, makeEnvelope } from './wire/codec.ts';
+import type { OutgoingEnvelope } from './wire/codec.ts';
+import type { ContentOf, Message, MessageType } from './wire/schema.ts';
+import { Emitter } from '../util/emitter.ts';
+import type { Logger } from '../util/logger.ts';
+import type { TimerHandle, Timers } from '../util/timers.ts';
+
+/**
+ * One connection to one remote peer over one transport: runs the handshake in either role, decodes
+ * and validates every frame, answers pings, measures RTT, drops the link when idle, and sends through
+ * a priority queue. It knows nothing of other connections: the Peer object routes between them.
+ */
+
+export type ConnectionRole = 'dialler' | 'acceptor';
+export type ConnectionState = 'handshaking' | 'authenticating' | 'open' | 'closed';
+export type RemoteKind = PeerKind | 'standard';
+
+export interface RemoteInfo {
+  peerId: string;
+  kind: RemoteKind;
+  name: string | null;
+  /** Address and listening port the remote advertised in its handshake. */
+  address: string | null;
+  port: number | null;
+  publicKey: string | null;
+  /** Negotiated swarm extension version, or null for a standard peer. */
+  swarmVersion: number | null;
+  /** True when the remote proved it holds the key its id derives from. */
+  verified: boolean;
+}
+
+export interface LocalInfo {
+  identity: Identity;
+  kind: PeerKind;
+  name: string | null;
+  /** Listening port announced in handshakes (0 when the peer accepts no inbound connections). */
+  port: number;
+  /** Address announced in handshakes, given what we know of this transport. */
+  advertiseAddress(transport: Transport, role: ConnectionRole): string;
+}
+
+export type ConnectionEvents = {
+  open: (remote: RemoteInfo) => void;
+  message: (message: Message) => void;
+  /** A binary swarm frame (only after both sides negotiated the swarm extension). */
+  binary: (frame: Uint8Array) => void;
+  /** A well-framed message that was dropped, with the reason (counted as failed). */
+  rejected: (reason: string) => void;
+  rtt: (ms: number) => void;
+  traffic: (bytesIn: number, bytesOut: number) => void;
+  close: (err: Error | undefined) => void;
+};
+
+export interface ConnectionOptions {
+  transport: Transport;
+  role: ConnectionRole;
+  local: LocalInfo;
+  log: Logger;
+  timers: Timers;
+  pingIntervalMs?: number;
+  idleTimeoutMs?: number;
+  handshakeTimeoutMs?: number;
+}
+
+const JSON_OPEN_BRACE = 0x7b;
+
+export class Connection extends Emitter<ConnectionEvents> {
+  readonly transport: Transport;
+  readonly role: ConnectionRole;
+  readonly openedAt: number;
+  state: ConnectionState = 'handshaking';
+  remote: RemoteInfo | null = null;
+  closeReason: Error | undefined;
+
+  #local: LocalInfo;
+  #log: Logger;
+  #timers: Timers;
+  #queue: OutgoingQueue;
+  #ourNonce = newNonce();
+  #remoteKey: Uint8Array | null = null;
+  #lastReceivedAt: number;
+  #pingSentAt: number | null = null;
+  #pingTimer: TimerHandle | null = null;
+  #idleTimer: TimerHandle | null = null;
+  #handshakeTimer: TimerHandle | null = null;
+  #pingIntervalMs: number;
+  #idleTimeoutMs: number;
+  /** Frames are handled one at a time, in order, even when a handler awaits crypto. */
+  #inbox: Promise<void> = Promise.resolve();
+
+  constructor(options: ConnectionOptions) {
+    super();
+    this.transport = options.transport;
+    this.role = options.role;
+    this.#local = options.local;
+    this.#log = options.log;
+    this.#timers = options.timers;
+    this.#pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    this.openedAt = this.#lastReceivedAt = this.#timers.now();
+    this.#queue = new OutgoingQueue((frame) => this.transport.send(frame));
+
+    this.transport.on('frame', (frame) => {
+      this.#inbox = this.#inbox.then(() => this.#onFrame(frame)).catch((err) => this.close(err as Error));
+    });
+    this.transport.on('close', (err) => this.close(err));
+    this.#handshakeTimer = this.#timers.setTimeout(
+      () => this.close(new SwarmError('HANDSHAKE_FAILED', 'no handshake completed in time')),
+      options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+    );
+    this.#idleTimer = this.#timers.setInterval(() => this.#checkIdle(), Math.min(this.#idleTimeoutMs / 4, 5_000));
+    if (this.role === 'dialler') void this.#sendHandshake(false, undefined);
+  }
+
+  get peerId(): string | null {
+    return this.remote?.peerId ?? null;
+  }
+
+  get isSwarm(): boolean {
+    return this.remote?.swarmVersion != null;
+  }
+
+  get queueSize(): number {
+    return this.#queue.size;
+  }
+
+  /** Sends a message; resolves when it has been handed to the transport (back-pressure included). */
+  async send<T extends MessageType>(
+    type: T,
+    options: {
+      content?: ContentOf<T>;
+      /** Defaults to this connection's peer; `omit` leaves the field out (the standard handshake has none). */
+      recipientId?: string | null | 'omit';
+      priority?: Priority;
+      messageId?: string;
+    } = {},
+  ): Promise<OutgoingEnvelope<T>> {
+    const recipient = options.recipientId !== undefined ? options.recipientId : (this.remote?.peerId ?? null);
+    const envelope = makeEnvelope(type, this.#local.identity.peerId, {
+      content: options.content,
+      recipientId: recipient === 'omit' ? undefined : recipient,
+      messageId: options.messageId,
+      now: this.#timers.now(),
+    });
+    await this.sendEnvelope(envelope, options.priority ?? priorityOf(type));
+    return envelope;
+  }
+
+  /** Sends an envelope as it is (relays keep the author's sender_id, message_id and timestamp). */
+  async sendEnvelope(envelope: OutgoingEnvelope | Message['raw'], priority: Priority): Promise<void> {
+    await this.sendFrame(encodeEnvelope(envelope), priority);
+  }
+
+  async sendFrame(frame: Uint8Array, priority: Priority): Promise<void> {
+    if (this.state === 'closed') throw new SwarmError('TRANSPORT_CLOSED', 'connection is closed');
+    await this.#queue.enqueue(frame, priority);
+    this.emit('traffic', 0, frame.byteLength + FRAME_HEADER_BYTES);
+  }
+
+  close(err?: Error): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeReason = err;
+    for (const timer of [this.#handshakeTimer, this.#idleTimer, this.#pingTimer]) {
+      if (timer !== null) {
+        this.#timers.clearTimeout(timer);
+        this.#timers.clearInterval(timer);
+      }
+    }
+    this.#queue.close(err ?? new SwarmError('TRANSPORT_CLOSED', 'connection closed'));
+    this.transport.close(err);
+    this.emit('close', err);
+  }
+
+  async #onFrame(frame: Uint8Array): Promise<void> {
+    if (this.state === 'closed') return;
+    this.#lastReceivedAt = this.#timers.now();
+    this.emit('traffic', frame.byteLength + FRAME_HEADER_BYTES, 0);
+    if (this.isSwarm && frame.byteLength > 0 && frame[0] !== JSON_OPEN_BRACE) {
+      if (this.state === 'open') this.emit('binary', frame);
+      return;
+    }
+    const decoded = decodeMessage(frame);
+    switch (decoded.kind) {
+      case 'framing':
+        this.#log.warn({ reason: decoded.reason, code: decoded.code }, 'closing connection: framing error');
+        this.close(new SwarmError(decoded.code, decoded.reason));
+        return;
+      case 'unknown-type':
+        this.#log.debug({ type: decoded.envelope.type }, 'ignoring message of unknown type');
+        return;
+      case 'bad-content':
+        this.#reject(decoded.reason, decoded.envelope.message_id);
+        return;
+      case 'message':
+        await this.#onMessage(decoded.message);
+    }
+  }
+
+  #reject(reason: string, refMessageId: string | null): void {
+    this.#log.warn({ reason, peer: this.peerId }, 'dropped a message');
+    this.emit('rejected', reason);
+    if (this.state !== 'open') return;
+    this.send('error', {
+      content: { code: 'bad_content', message: reason.slice(0, 1000), ref_message_id: refMessageId },
+    }).catch(() => {});
+  }
+
+  async #onMessage(message: Message): Promise<void> {
+    if (message.type === 'handshake') return this.#onHandshake(message);
+    if (message.type === 'swarm_auth') return this.#onSwarmAuth(message);
+    if (this.state !== 'open') {
+      this.#log.debug({ type: message.type }, 'ignoring a message that came before the handshake');
+      return;
+    }
+    if (message.sender_id !== this.remote?.peerId) {
+      this.#reject(`sender_id ${message.sender_id} does not match this connection's peer`, message.message_id);
+      return;
+    }
+    if (message.type === 'ping') {
+      this.send('pong', { priority: 'control' }).catch(() => {});
+      return;
+    }
+    if (message.type === 'pong') {
+      if (this.#pingSentAt !== null) this.emit('rtt', this.#timers.now() - this.#pingSentAt);
+      this.#pingSentAt = null;
+      return;
+    }
+    this.emit('message', message);
+  }
+
+  async #onHandshake(message: Message<'handshake'>): Promise<void> {
+    const content = message.content;
+    const swarm = content.swarm;
+    let key: Uint8Array | null = null;
+    if (swarm) {
+      const claim = await checkClaimedIdentity(message.sender_id, swarm);
+      if (!claim.ok) return this.#refuse(claim.reason);
+      key = claim.key;
+    } else if (requiresSwarmProof(message.sender_id)) {
+      return this.#refuse(`peer id ${message.sender_id} is a swarm id but came without a swarm proof`);
+    }
+    if (this.remote && this.remote.peerId !== message.sender_id) {
+      return this.#refuse(`handshake from ${message.sender_id} on a connection to ${this.remote.peerId}`);
+    }
+
+    if (!content.handshake_response) {
+      // Answer every handshake (STANDARD-PROTOCOL.md), including a repeated one on an open link.
+      const proof = swarm ? await signProof(this.#local.identity, 'acceptor', swarm.nonce, message.sender_id) : undefined;
+      this.#remoteKey = key;
+      this.#setRemote(message, key !== null);
+      await this.#sendHandshake(true, proof);
+      if (this.state === 'handshaking') {
+        if (swarm) this.state = 'authenticating';
+        else this.#open();
+      }
+      return;
+    }
+
+    if (this.role !== 'dialler' || this.state !== 'handshaking') return;
+    if (swarm && key) {
+      const valid = await verifyProof(key, swarm.proof, 'acceptor', this.#ourNonce, message.sender_id, this.#local.identity.peerId);
+      if (!valid) return this.#refuse('handshake response has no valid identity proof');
+      this.#setRemote(message, true);
+      const proof = await signProof(this.#local.identity, 'dialler', swarm.nonce, message.sender_id);
+      await this.send('swarm_auth', { content: { proof }, priority: 'control' });
+    } else {
+      this.#setRemote(message, false);
+    }
+    this.#open();
+  }
+
+  async #onSwarmAuth(message: Message<'swarm_auth'>): Promise<void> {
+    if (this.state !== 'authenticating' || !this.remote || !this.#remoteKey) return;
+    if (message.sender_id !== this.remote.peerId) return this.#refuse('swarm_auth from another peer id');
+    const valid = await verifyProof(
+      this.#remoteKey,
+      message.content.proof,
+      'dialler',
+      this.#ourNonce,
+      this.remote.peerId,
+      this.#local.identity.peerId,
+    );
+    if (!valid) return this.#refuse('swarm_auth proof does not verify');
+    this.remote.verified = true;
+    this.#open();
+  }
+
+  #setRemote(message: Message<'handshake'>, verified: boolean): void {
+    const { content } = message;
+    const swarm = content.swarm;
+    this.remote = {
+      peerId: message.sender_id,
+      kind: swarm ? swarm.kind : 'standard',
+      name: swarm?.name ?? null,
+      address: content.address || null,
+      port: content.port || null,
+      publicKey: content.public_key,
+      swarmVersion: swarm ? Math.min(swarm.version, SWARM_EXTENSION_VERSION) : null,
+      verified,
+    };
+  }
+
+  #refuse(reason: string): void {
+    this.#log.warn({ reason }, 'refusing connection: identity check failed');
+    this.close(new SwarmError('IDENTITY_MISMATCH', reason));
+  }
+
+  #open(): void {
+    if (this.state === 'closed' || this.state === 'open' || !this.remote) return;
+    this.state = 'open';
+    if (this.#handshakeTimer !== null) this.#timers.clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = null;
+    this.#pingTimer = this.#timers.setInterval(() => this.#ping(), this.#pingIntervalMs);
+    this.emit('open', this.remote);
+  }
+
+  async #sendHandshake(response: boolean, proof: string | undefined): Promise<void> {
+    const content = buildHandshakeContent({
+      identity: this.#local.identity,
+      address: this.#local.advertiseAddress(this.transport, this.role),
+      port: this.#local.port,
+      kind: this.#local.kind,
+      name: this.#local.name,
+      nonce: this.#ourNonce,
+      response,
+      proof,
+    });
+    try {
+      // The standard handshake carries no recipient_id.
+      await this.send('handshake', { content, recipientId: 'omit', priority: 'control' });
+    } catch (err) {
+      this.close(err as Error);
+    }
+  }
+
+  #ping(): void {
+    this.#pingSentAt = this.#timers.now();
+    this.send('ping', { priority: 'control' }).catch(() => {});
+  }
+
+  #checkIdle(): void {
+    const idleFor = this.#timers.now() - this.#lastReceivedAt;
+    if (idleFor >= this.#idleTimeoutMs) {
+      this.close(new SwarmError('IDLE_TIMEOUT', `nothing received for ${Math.round(idleFor / 1000)} s`));
+    }
+  }
+}
+
+/** Which queue a message type goes through: control before chat before bulk file data. */
+export function priorityOf(type: MessageType): Priority {
+  switch (type) {
+    case 'text':
+    case 'ack':
+      return 'chat';
+    case 'file_chunk':
+      return 'bulk';
+    default:
+      return 'control';
+  }
+}

@@ -1,0 +1,321 @@
+import { Backoff } from './backoff.ts';
+import { Connection } from './connection.ts';
+import type { ConnectionRole, LocalInfo, RemoteInfo } from './connection.ts';
+import { DEDUP_WINDOW_MS, MAX_CLOCK_SKEW_SECONDS } from './constants.ts';
+import { SeenIds } from './dedup.ts';
+import { SwarmError } from './errors.ts';
+import type { PeerKind } from './handshake.ts';
+import type { Identity } from './identity.ts';
+import type { PeerRegistry } from './registry.ts';
+import type { Transport } from './transport.ts';
+import type { Message, MessageType } from './wire/schema.ts';
+import { Emitter } from '../util/emitter.ts';
+import type { Logger } from '../util/logger.ts';
+import { realTimers } from '../util/timers.ts';
+import type { TimerHandle, Timers } from '../util/timers.ts';
+
+/**
+ * The Peer ties one identity to many connections: it accepts and dials transports, keeps the registry
+ * current, picks the connection traffic to a peer uses, drops duplicate and stale messages, and
+ * dispatches each message type through one table. Features (messaging, transfers) register handlers.
+ */
+
+export type MessageHandler<T extends MessageType = MessageType> = (
+  message: Message<T>,
+  connection: Connection,
+) => void | Promise<void>;
+
+export type DialFn = (host: string, port: number) => Promise<Transport>;
+
+export interface PeerOptions {
+  identity: Identity;
+  kind: PeerKind;
+  name: string | null;
+  registry: PeerRegistry;
+  log: Logger;
+  timers?: Timers;
+  dial?: DialFn;
+  /** Address announced in handshakes on this transport (see the node's advertise rule). */
+  advertiseAddress: LocalInfo['advertiseAddress'];
+  connectionTimings?: { pingIntervalMs?: number; idleTimeoutMs?: number; handshakeTimeoutMs?: number };
+}
+
+export type PeerEvents = {
+  'peer:connected': (remote: RemoteInfo, connection: Connection) => void;
+  'peer:disconnected': (peerId: string) => void;
+};
+
+interface DialTarget {
+  host: string;
+  port: number;
+  backoff: Backoff;
+  timer: TimerHandle | null;
+  peerId: string | null;
+  /** Redialled when the link drops: set once a dial succeeded, or for a known peer from an earlier run. */
+  keep: boolean;
+}
+
+export class Peer extends Emitter<PeerEvents> {
+  readonly identity: Identity;
+  readonly kind: PeerKind;
+  readonly name: string | null;
+  readonly registry: PeerRegistry;
+  /** Listening port announced in handshakes; set by whoever opens the listener. */
+  listenPort = 0;
+  messagesProcessed = 0;
+  messagesFailed = 0;
+
+  #log: Logger;
+  #timers: Timers;
+  #dial: DialFn | undefined;
+  #advertise: LocalInfo['advertiseAddress'];
+  #timings: PeerOptions['connectionTimings'];
+  #all = new Set<Connection>();
+  #byPeer = new Map<string, Set<Connection>>();
+  #handlers = new Map<MessageType, MessageHandler>();
+  #seen = new SeenIds({ windowMs: DEDUP_WINDOW_MS });
+  #targets = new Map<string, DialTarget>();
+  #closed = false;
+  /** The dial target behind each connection we dialled. */
+  #dialTargets = new WeakMap<Connection, DialTarget>();
+
+  constructor(options: PeerOptions) {
+    super();
+    this.identity = options.identity;
+    this.kind = options.kind;
+    this.name = options.name;
+    this.registry = options.registry;
+    this.#log = options.log;
+    this.#timers = options.timers ?? realTimers;
+    this.#dial = options.dial;
+    this.#advertise = options.advertiseAddress;
+    this.#timings = options.connectionTimings;
+  }
+
+  get id(): string {
+    return this.identity.peerId;
+  }
+
+  /** One handler per type: the dispatch table. Registering twice is a programming error. */
+  handle<T extends MessageType>(type: T, handler: MessageHandler<T>): void {
+    if (this.#handlers.has(type)) throw new Error(`a handler for ${type} is already registered`);
+    this.#handlers.set(type, handler as MessageHandler);
+  }
+
+  /** Wraps a transport (accepted or dialled) in a connection and runs the handshake on it. */
+  attach(transport: Transport, role: ConnectionRole): Connection {
+    const connection = new Connection({
+      transport,
+      role,
+      log: this.#log.child({ remote: `${transport.remoteAddress}:${transport.remotePort}`, role }),
+      timers: this.#timers,
+      ...this.#timings,
+      local: {
+        identity: this.identity,
+        kind: this.kind,
+        name: this.name,
+        port: this.listenPort,
+        advertiseAddress: this.#advertise,
+      },
+    });
+    if (this.#closed) {
+      connection.close(new SwarmError('SHUTDOWN', 'peer is shutting down'));
+      return connection;
+    }
+    this.#all.add(connection);
+    connection.on('open', (remote) => this.#onOpen(connection, remote));
+    connection.on('message', (message) => this.#dispatch(message, connection));
+    connection.on('rejected', () => this.messagesFailed++);
+    connection.on('rtt', (ms) => connection.peerId && this.registry.setRtt(connection.peerId, ms));
+    connection.on('traffic', (bytesIn, bytesOut) => {
+      if (connection.peerId) this.registry.addBytes(connection.peerId, bytesIn, bytesOut);
+      if (bytesIn && connection.peerId) this.registry.markSeen(connection.peerId, this.#timers.now());
+    });
+    connection.on('close', (err) => this.#onClose(connection, err));
+    return connection;
+  }
+
+  /**
+   * Dials host:port and resolves once the handshake completes. The target is remembered and redialled
+   * with back-off whenever the link to it drops.
+   */
+  async connect(host: string, port: number): Promise<RemoteInfo> {
+    const target = this.#target(host, port);
+    const remote = await this.#dialOnce(target);
+    return remote;
+  }
+
+  /** Keeps redialling host:port in the background (a known peer from an earlier run). */
+  redial(host: string, port: number, peerId: string | null): void {
+    const target = this.#target(host, port);
+    target.peerId ??= peerId;
+    target.keep = true;
+    this.#scheduleRedial(target, 0);
+  }
+
+  /** Open connections to peerId; the first is the one traffic uses. */
+  connectionsTo(peerId: string): Connection[] {
+    const set = this.#byPeer.get(peerId);
+    if (!set) return [];
+    return [...set].filter((c) => c.state === 'open').sort((a, b) => this.#preference(a, b));
+  }
+
+  connectionTo(peerId: string): Connection | undefined {
+    return this.connectionsTo(peerId)[0];
+  }
+
+  connectedPeerIds(): string[] {
+    return [...this.#byPeer.keys()].filter((id) => this.connectionTo(id));
+  }
+
+  get queueSize(): number {
+    let total = 0;
+    for (const c of this.#all) total += c.queueSize;
+    return total;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const target of this.#targets.values()) if (target.timer !== null) this.#timers.clearTimeout(target.timer);
+    for (const c of [...this.#all]) c.close(new SwarmError('SHUTDOWN', 'peer is shutting down'));
+  }
+
+  /**
+   * Which of two connections to one peer carries traffic, the same answer on both sides: the one dialled
+   * by the peer with the lower id, then the older one. The other stays open (tolerated) so nothing in
+   * flight on it is lost, and takes over if the first drops.
+   */
+  #preference(a: Connection, b: Connection): number {
+    const remote = a.peerId ?? '';
+    const preferredRole: ConnectionRole = this.id < remote ? 'dialler' : 'acceptor';
+    const rank = (c: Connection) => (c.role === preferredRole ? 0 : 1);
+    return rank(a) - rank(b) || a.openedAt - b.openedAt;
+  }
+
+  #onOpen(connection: Connection, remote: RemoteInfo): void {
+    if (remote.peerId === this.id) {
+      connection.close(new SwarmError('HANDSHAKE_FAILED', 'connected to ourselves'));
+      return;
+    }
+    let set = this.#byPeer.get(remote.peerId);
+    if (!set) this.#byPeer.set(remote.peerId, (set = new Set()));
+    set.add(connection);
+    const now = this.#timers.now();
+    const dialTarget = this.#targetOf(connection);
+    this.registry.upsert(remote.peerId, {
+      address: dialTarget?.host ?? remote.address ?? connection.transport.remoteAddress,
+      port: dialTarget?.port ?? remote.port,
+      publicKey: remote.publicKey,
+      name: remote.name,
+      kind: remote.kind,
+      status: 'online',
+      lastSeen: now,
+      transport: connection.transport.kind === 'memory' ? null : connection.transport.kind,
+      via: null,
+      encrypted: false,
+      ...(dialTarget ? { dialable: true } : {}),
+    });
+    this.#log.info(
+      { peer: remote.peerId, kind: remote.kind, name: remote.name, role: connection.role, verified: remote.verified },
+      'peer connected',
+    );
+    if (set.size === 1) this.emit('peer:connected', remote, connection);
+  }
+
+  #onClose(connection: Connection, err: Error | undefined): void {
+    this.#all.delete(connection);
+    const peerId = connection.peerId;
+    if (peerId) {
+      const set = this.#byPeer.get(peerId);
+      set?.delete(connection);
+      if (set && set.size === 0) {
+        this.#byPeer.delete(peerId);
+        this.registry.setStatus(peerId, 'offline');
+        this.#log.info({ peer: peerId, reason: err?.message }, 'peer disconnected');
+        this.emit('peer:disconnected', peerId);
+      }
+    }
+    const target = this.#targetOf(connection);
+    if (target?.keep && !this.#closed && !(target.peerId && this.connectionTo(target.peerId))) {
+      this.#scheduleRedial(target, target.backoff.next());
+    }
+  }
+
+  #dispatch(message: Message, connection: Connection): void {
+    const now = this.#timers.now();
+    if (Math.abs(now / 1000 - message.timestamp) > MAX_CLOCK_SKEW_SECONDS) {
+      this.messagesFailed++;
+      this.#log.warn({ peer: connection.peerId, type: message.type }, 'dropped a message: timestamp too far from our clock');
+      return;
+    }
+    if (!this.#seen.checkAndAdd(message.message_id, now)) {
+      this.#log.debug({ peer: connection.peerId, id: message.message_id }, 'dropped a duplicate message');
+      return;
+    }
+    const handler = this.#handlers.get(message.type);
+    if (!handler) {
+      this.#log.debug({ type: message.type }, 'no handler for message type');
+      return;
+    }
+    this.messagesProcessed++;
+    Promise.resolve()
+      .then(() => handler(message, connection))
+      .catch((err) => {
+        this.messagesFailed++;
+        this.#log.error({ err, type: message.type, peer: connection.peerId }, 'message handler failed');
+      });
+  }
+
+  #target(host: string, port: number): DialTarget {
+    const key = `${host}:${port}`;
+    let target = this.#targets.get(key);
+    if (!target) {
+      target = { host, port, backoff: new Backoff(), timer: null, peerId: null, keep: false };
+      this.#targets.set(key, target);
+    }
+    return target;
+  }
+
+  #targetOf(connection: Connection): DialTarget | undefined {
+    return this.#dialTargets.get(connection);
+  }
+
+  async #dialOnce(target: DialTarget): Promise<RemoteInfo> {
+    if (!this.#dial) throw new SwarmError('CONNECT_FAILED', 'this peer cannot dial');
+    if (this.#closed) throw new SwarmError('SHUTDOWN', 'peer is shutting down');
+    const transport = await this.#dial(target.host, target.port);
+    const connection = this.attach(transport, 'dialler');
+    this.#dialTargets.set(connection, target);
+    return new Promise<RemoteInfo>((resolve, reject) => {
+      connection.once('open', (remote) => {
+        target.peerId = remote.peerId;
+        target.keep = true;
+        target.backoff.reset();
+        resolve(remote);
+      });
+      connection.once('close', (err) =>
+        reject(
+          err instanceof SwarmError && err.code !== 'TRANSPORT_CLOSED'
+            ? err
+            : new SwarmError('HANDSHAKE_FAILED', `${target.host}:${target.port} closed the connection during the handshake`, {
+                cause: err,
+              }),
+        ),
+      );
+    });
+  }
+
+  #scheduleRedial(target: DialTarget, delayMs: number): void {
+    if (target.timer !== null || this.#closed) return;
+    target.timer = this.#timers.setTimeout(() => {
+      target.timer = null;
+      if (this.#closed || (target.peerId && this.connectionTo(target.peerId))) return;
+      this.#dialOnce(target).catch((err) => {
+        this.#log.debug({ target: `${target.host}:${target.port}`, reason: (err as Error).message }, 'redial failed');
+        // A failed dial before any connection existed does not reach #onClose: schedule here.
+        if (target.keep) this.#scheduleRedial(target, target.backoff.next());
+      });
+    }, delayMs);
+  }
+}

@@ -1,0 +1,37 @@
+import type { Emitter } from '../util/emitter.ts';
+
+/**
+ * A transport moves whole frames between two endpoints. It knows nothing of the protocol:
+ * a frame is an opaque byte payload (for TCP, what follows the 4-byte length prefix).
+ *
+ * Contract (checked by tests/unit/transport-contract.ts against every implementation):
+ * - frames arrive whole, in order, each exactly once, with message boundaries kept;
+ * - `send` resolves once the frame is accepted under the transport's high-water mark, so a
+ *   caller that awaits each `send` gets back-pressure and never buffers without bound;
+ *   a frame is never dropped because a buffer is full;
+ * - `send` on a closed transport rejects with a SwarmError('TRANSPORT_CLOSED');
+ * - `close(err?)` is safe to call twice; 'close' is emitted exactly once, with the error that
+ *   caused it (undefined for an orderly close), whichever side closed;
+ * - a framing violation by the remote (e.g. an over-size length prefix) closes the transport with
+ *   a SwarmError whose code says why.
+ */
+export type TransportKind = 'tcp' | 'webrtc' | 'memory';
+
+export type TransportEvents = {
+  frame: (frame: Uint8Array) => void;
+  close: (err: Error | undefined) => void;
+};
+
+export interface Transport extends Pick<Emitter<TransportEvents>, 'on' | 'once' | 'off'> {
+  readonly kind: TransportKind;
+  /** The remote endpoint as seen by this side ("127.0.0.1"), or null where there is none. */
+  readonly remoteAddress: string | null;
+  readonly remotePort: number | null;
+  /** Our own address on this link (the address the remote dialled), where the transport has one. */
+  readonly localAddress?: string | null;
+  readonly closed: boolean;
+  /** Largest frame this transport can carry, in bytes. */
+  readonly maxFrameBytes: number;
+  send(frame: Uint8Array): Promise<void>;
+  close(err?: Error): void;
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { MAX_TEXT_CHARS } from '../constants.ts';
+
+/**
+ * The one list of every message on the wire, with its validation. Grammar of each message is written
+ * beside its schema and in docs/PROTOCOL.md. Standard messages follow STANDARD-PROTOCOL.md; types marked
+ * "swarm" are sent only to peers that advertised the swarm extension in their handshake (the reference
+ * peer silently drops types it does not know, so they must never reach it).
+ *
+ * Validation rules: unknown fields are ignored (kept in the raw payload, stripped from the typed view);
+ * unknown types are ignored by the dispatcher; bad content of a known type is reported with a reason.
+ */
+
+const peerId = z.string().min(1).max(256);
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters (SHA-256)');
+const nonNegativeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** Envelope (standard): every frame is one JSON object with these fields. */
+export const envelopeSchema = z.looseObject({
+  version: z.string().max(16),
+  type: z.string().min(1).max(64),
+  sender_id: peerId,
+  message_id: z.string().min(1).max(128),
+  timestamp: z.number().finite(),
+  recipient_id: peerId.nullable().optional(),
+  content: z.unknown().optional(),
+});
+
+/**
+ * swarm: what a swarm-capable peer adds to the standard handshake `content`. The reference peer ignores
+ * unknown content fields, so this rides along safely.
+ *   swarm: { version, kind, name, key, nonce, proof? }
+ * - key: base64 raw Ed25519 public key; the sender's peer id must be derived from it.
+ * - nonce: base64 random challenge the other side signs in its proof.
+ * - proof (response only): signature over the dialler's nonce (see identity-proof.ts).
+ */
+export const swarmHelloSchema = z.looseObject({
+  version: z.number().int().positive(),
+  kind: z.enum(['node', 'browser']),
+  name: z.string().max(64).nullable().optional(),
+  key: z.string().max(128),
+  nonce: z.string().max(128),
+  proof: z.string().max(256).optional(),
+});
+
+/** handshake (standard): {address, port, public_key, handshake_response} (+ swarm). */
+export const handshakeContent = z.looseObject({
+  address: z.string().max(255),
+  port: z.number().int().min(0).max(65535),
+  public_key: z.string().max(16_384).nullable(),
+  handshake_response: z.boolean(),
+  swarm: swarmHelloSchema.optional(),
+});
+
+/** text (standard): {text}, at most 10,000 characters. */
+export const textContent = z.looseObject({
+  text: z.string().max(MAX_TEXT_CHARS, `text is longer than ${MAX_TEXT_CHARS} characters`),
+});
+
+/** ack (standard type; content is ours since the reference never sends it): {message_id} delivered. */
+export const ackContent = z.looseObject({ message_id: z.string().min(1).max(128) });
+
+/** error (standard type; content is ours): {code, message, ref_message_id?}. */
+export const errorContent = z.looseObject({
+  code: z.string().max(64),
+  message: z.string().max(1024),
+  ref_message_id: z.string().max(128).nullable().optional(),
+});
+
+/** file_manifest (standard) plus optional swarm fields (content root) that the reference ignores. */
+export const fileManifestContent = z.looseObject({
+  file_id: sha256Hex,
+  file_name: z.string().min(1).max(4096),
+  file_size: nonNegativeInt,
+  chunk_size: z.number().int().positive().max(16 * 1024 * 1024),
+  chunk_count: z.number().int().positive(),
+  checksum: sha256Hex,
+  owner: peerId,
+});
+
+/** file_chunk_request (standard): {file_id, chunk_index}. */
+export const fileChunkRequestContent = z.looseObject({ file_id: sha256Hex, chunk_index: nonNegativeInt });
+
+/** file_chunk (standard): {file_id, chunk_index, data: standard base64}; data at most 2 MiB of base64. */
+export const fileChunkContent = z.looseObject({
+  file_id: sha256Hex,
+  chunk_index: nonNegativeInt,
+  data: z.string().max(2 * 1024 * 1024, 'chunk data is over 2 MiB of base64'),
+});
+
+/** file_complete (standard, never sent by the reference): {file_id}. */
+export const fileCompleteContent = z.looseObject({ file_id: sha256Hex });
+
+/** file_availability (standard): {file_id, peers: [peer id]}. */
+export const fileAvailabilityContent = z.looseObject({
+  file_id: sha256Hex,
+  peers: z.array(peerId).max(1000),
+});
+
+/** swarm_auth (swarm): the dialler's proof of its identity, answering the acceptor's nonce. {proof} */
+export const swarmAuthContent = z.looseObject({ proof: z.string().max(256) });
+
+const noContent = z.unknown();
+
+/** The dispatch table's key set: every type we understand, its content schema, and who may receive it. */
+export const MESSAGE_TYPES = {
+  handshake: { content: handshakeContent, swarmOnly: false },
+  text: { content: textContent, swarmOnly: false },
+  ack: { content: ackContent, swarmOnly: false },
+  ping: { content: noContent, swarmOnly: false },
+  pong: { content: noContent, swarmOnly: false },
+  error: { content: errorContent, swarmOnly: false },
+  file_manifest: { content: fileManifestContent, swarmOnly: false },
+  file_chunk_request: { content: fileChunkRequestContent, swarmOnly: false },
+  file_chunk: { content: fileChunkContent, swarmOnly: false },
+  file_complete: { content: fileCompleteContent, swarmOnly: false },
+  file_availability: { content: fileAvailabilityContent, swarmOnly: false },
+  swarm_auth: { content: swarmAuthContent, swarmOnly: true },
+} as const;
+
+export type MessageType = keyof typeof MESSAGE_TYPES;
+export type ContentOf<T extends MessageType> = z.infer<(typeof MESSAGE_TYPES)[T]['content']>;
+export type RawEnvelope = z.infer<typeof envelopeSchema>;
+
+/** A decoded, validated message: the envelope with typed content, plus the raw object as received. */
+export type Message<T extends MessageType = MessageType> = {
+  [K in T]: {
+    type: K;
+    version: string;
+    sender_id: string;
+    message_id: string;
+    timestamp: number;
+    recipient_id: string | null;
+    content: ContentOf<K>;
+    raw: RawEnvelope;
+  };
+}[T];
+
+export type SwarmHello = z.infer<typeof swarmHelloSchema>;
+export type HandshakeContent = ContentOf<'handshake'>;
+export type FileManifestContent = ContentOf<'file_manifest'>;
+
+export function isMessageType(type: string): type is MessageType {
+  return Object.hasOwn(MESSAGE_TYPES, type);
+}
