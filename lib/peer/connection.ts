@@ -5,7 +5,7 @@ import {
   PING_INTERVAL_MS,
   SWARM_EXTENSION_VERSION,
 } from './constants.ts';
-import { SwarmError } from './errors.ts';
+import { isSwarmError, SwarmError } from './errors.ts';
 import {
   buildHandshakeContent,
   checkClaimedIdentity,
@@ -182,6 +182,12 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeReason = err;
+    if (err && !isSwarmError(err, 'SHUTDOWN')) {
+      const code = (err as { code?: string }).code ?? 'ERROR';
+      this.#log.warn({ peer: this.peerId, code, reason: err.message }, 'connection closed');
+    } else {
+      this.#log.debug({ peer: this.peerId }, 'connection closed');
+    }
     for (const timer of [this.#handshakeTimer, this.#idleTimer, this.#pingTimer]) {
       if (timer !== null) {
         this.#timers.clearTimeout(timer);
@@ -204,7 +210,6 @@ export class Connection extends Emitter<ConnectionEvents> {
     const decoded = decodeMessage(frame);
     switch (decoded.kind) {
       case 'framing':
-        this.#log.warn({ reason: decoded.reason, code: decoded.code }, 'closing connection: framing error');
         this.close(new SwarmError(decoded.code, decoded.reason));
         return;
       case 'unknown-type':

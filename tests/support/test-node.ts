@@ -1,0 +1,82 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import type { NodeConfig } from '../../bootstrap-node/config.ts';
+import { startNode } from '../../bootstrap-node/node.ts';
+import type { RunningNode } from '../../bootstrap-node/node.ts';
+
+/**
+ * Starts real nodes in this process on loopback (TCP and HTTP on free ports), each with its own temp
+ * data directory, and keeps their log lines in memory so tests can check that a reason was logged.
+ */
+export interface TestNode extends RunningNode {
+  logs: Record<string, unknown>[];
+  api<T = any>(path: string, init?: { method?: string; body?: unknown }): Promise<{ status: number; body: T }>;
+  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+const tempDirs: string[] = [];
+
+export async function makeTempDir(prefix = 'swarmdrop-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+}
+
+export async function startTestNode(overrides: Partial<NodeConfig> = {}): Promise<TestNode> {
+  const dir = overrides.dir ?? (await makeTempDir());
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line));
+      done();
+    },
+  });
+  const log = pino({ level: 'debug', base: undefined }, sink);
+  const config: NodeConfig = {
+    port: 0,
+    host: '127.0.0.1',
+    apiPort: 0,
+    apiHost: '127.0.0.1',
+    advertise: '127.0.0.1',
+    dir,
+    connect: [],
+    name: null,
+    logLevel: 'debug',
+    logToStdout: false,
+    ...overrides,
+  };
+  const node = await startNode(config, { log });
+  return Object.assign(node, {
+    logs,
+    async api(path: string, init: { method?: string; body?: unknown } = {}) {
+      const response = await fetch(`${node.apiUrl}${path}`, {
+        method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+        headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+    waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs = 10_000) {
+      return waitFor(() => logs.find(predicate), timeoutMs, 'a matching log line');
+    },
+  });
+}
+
+/** Polls `probe` until it returns something truthy; fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000, what = 'the condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
