@@ -82,7 +82,7 @@ export function parseHostPort(text: string): { host: string; port: number } {
 export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: NodeConfig };
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
-  let values: Record<string, string | boolean | string[] | undefined>;
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
     const options = Object.fromEntries(
       Object.entries(FLAGS).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple ?? false }]),

@@ -12,6 +12,7 @@ import { MessageHistory } from '../lib/peer/message-history.ts';
 import type { HistoryRecord } from '../lib/peer/message-history.ts';
 import { Messaging } from '../lib/peer/messaging.ts';
 import { Peer } from '../lib/peer/peer.ts';
+import type { PeerOptions } from '../lib/peer/peer.ts';
 import { PeerRegistry } from '../lib/peer/registry.ts';
 import type { PersistedPeerRecord } from '../lib/peer/registry.ts';
 import { dialTcp, listenTcp } from '../lib/peer/transport-tcp.node.ts';
@@ -57,7 +58,14 @@ export function advertiseRule(configured: string | undefined) {
   };
 }
 
-export async function startNode(config: NodeConfig, options: { log?: pino.Logger } = {}): Promise<RunningNode> {
+export interface StartOptions {
+  /** A logger to use instead of the one made from the config (tests keep lines in memory). */
+  log?: pino.Logger;
+  /** Shorter ping/idle/handshake timings, for tests only: the standard values are the protocol's. */
+  connectionTimings?: PeerOptions['connectionTimings'];
+}
+
+export async function startNode(config: NodeConfig, options: StartOptions = {}): Promise<RunningNode> {
   const dir = resolve(config.dir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const log =
@@ -90,6 +98,7 @@ export async function startNode(config: NodeConfig, options: { log?: pino.Logger
     log,
     dial: (host, port) => dialTcp(host, port),
     advertiseAddress: advertiseRule(config.advertise),
+    connectionTimings: options.connectionTimings,
   });
   const messaging = new Messaging(peer, history, log);
 

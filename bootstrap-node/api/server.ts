@@ -1,5 +1,5 @@
 import Fastify from 'fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type pino from 'pino';
 import { installErrorHandler } from './http-errors.ts';
 import { registerMessageRoutes } from './messages.ts';
@@ -26,7 +26,7 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
   const app = Fastify({
     // Per-request lines are info level; a node's log should carry peers' events, not every poll of
     // the dashboard, so the HTTP child logs warnings and errors only.
-    loggerInstance: ctx.log.child({ component: 'http' }, { level: 'warn' }),
+    loggerInstance: ctx.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: JSON_BODY_LIMIT_BYTES,
   });
   installErrorHandler(app);

@@ -274,8 +274,9 @@ export class Connection extends Emitter<ConnectionEvents> {
       // Answer every handshake (STANDARD-PROTOCOL.md), including a repeated one on an open link.
       const proof = swarm ? await signProof(this.#local.identity, 'acceptor', swarm.nonce, message.sender_id) : undefined;
       this.#remoteKey = key;
-      this.#setRemote(message, key !== null);
-      await this.#sendHandshake(true, proof);
+      this.#setRemote(message, false);
+      // A standard dialler gets a plain standard response: the extension is offered only to peers that offered it.
+      await this.#sendHandshake(true, proof, swarm !== undefined);
       if (this.state === 'handshaking') {
         if (swarm) this.state = 'authenticating';
         else this.#open();
@@ -341,7 +342,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.emit('open', this.remote);
   }
 
-  async #sendHandshake(response: boolean, proof: string | undefined): Promise<void> {
+  async #sendHandshake(response: boolean, proof: string | undefined, withSwarm = true): Promise<void> {
     const content = buildHandshakeContent({
       identity: this.#local.identity,
       address: this.#local.advertiseAddress(this.transport, this.role),
@@ -352,6 +353,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       response,
       proof,
     });
+    if (!withSwarm) delete content.swarm;
     try {
       // The standard handshake carries no recipient_id.
       await this.send('handshake', { content, recipientId: 'omit', priority: 'control' });

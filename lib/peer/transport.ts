@@ -8,7 +8,9 @@ import type { Emitter } from '../util/emitter.ts';
  * - frames arrive whole, in order, each exactly once, with message boundaries kept;
  * - `send` resolves once the frame is accepted under the transport's high-water mark, so a
  *   caller that awaits each `send` gets back-pressure and never buffers without bound;
- *   a frame is never dropped because a buffer is full;
+ *   a frame is never dropped because a buffer is full; the caller may reuse its buffer once
+ *   `send` has resolved (not before: a transport may write it without copying);
+ * - a frame over `maxFrameBytes` is rejected with SwarmError('FRAME_TOO_LARGE') without closing;
  * - `send` on a closed transport rejects with a SwarmError('TRANSPORT_CLOSED');
  * - `close(err?)` is safe to call twice; 'close' is emitted exactly once, with the error that
  *   caused it (undefined for an orderly close), whichever side closed;

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { NodeConfig } from '../../bootstrap-node/config.ts';
 import { startNode } from '../../bootstrap-node/node.ts';
-import type { RunningNode } from '../../bootstrap-node/node.ts';
+import type { RunningNode, StartOptions } from '../../bootstrap-node/node.ts';
 
 /**
  * Starts real nodes in this process on loopback (TCP and HTTP on free ports), each with its own temp
@@ -29,7 +29,10 @@ export async function removeTempDirs(): Promise<void> {
   await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
-export async function startTestNode(overrides: Partial<NodeConfig> = {}): Promise<TestNode> {
+export async function startTestNode(
+  overrides: Partial<NodeConfig> = {},
+  options: Omit<StartOptions, 'log'> = {},
+): Promise<TestNode> {
   const dir = overrides.dir ?? (await makeTempDir());
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -52,7 +55,7 @@ export async function startTestNode(overrides: Partial<NodeConfig> = {}): Promis
     logToStdout: false,
     ...overrides,
   };
-  const node = await startNode(config, { log });
+  const node = await startNode(config, { ...options, log });
   return Object.assign(node, {
     logs,
     async api(path: string, init: { method?: string; body?: unknown } = {}) {
