@@ -16,6 +16,13 @@ export interface NodeConfig {
   logLevel: LogLevel;
   /** Also print logs to stdout (the log file under <dir>/logs/ is always written). */
   logToStdout: boolean;
+  /** Largest upload accepted by POST /api/files/upload, bytes. */
+  maxUpload: number;
+  /** Serving and downloading caps, bytes per second; 0 = unlimited. */
+  uploadLimit: number;
+  downloadLimit: number;
+  /** A download with no usable source for this long fails, seconds. */
+  stallTimeout: number;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -41,6 +48,10 @@ const FLAGS: Record<string, FlagSpec> = {
   dir: { type: 'string', value: 'DIR', help: 'data directory: identity, peers, messages, logs, shared_files/ (default ./swarmdrop-data)' },
   connect: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'dial this peer at start (repeatable)' },
   name: { type: 'string', value: 'NAME', help: 'display name sent to swarm peers in the handshake' },
+  'max-upload': { type: 'string', value: 'BYTES', help: 'largest file accepted by POST /api/files/upload (default 4G; suffixes K, M, G)' },
+  'upload-limit': { type: 'string', value: 'BYTES/S', help: 'cap on the rate this node serves chunks at (default unlimited; suffixes K, M, G)' },
+  'download-limit': { type: 'string', value: 'BYTES/S', help: 'cap on the rate this node downloads at (default unlimited; suffixes K, M, G)' },
+  'stall-timeout': { type: 'string', value: 'SECONDS', help: 'fail a download that has had no usable source this long (default 30)' },
   'log-level': { type: 'string', value: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
   quiet: { type: 'boolean', help: 'do not print logs to stdout (they still go to <dir>/logs/)' },
   help: { type: 'boolean', help: 'show this help and exit' },
@@ -79,6 +90,16 @@ export function parseHostPort(text: string): { host: string; port: number } {
   return { host: match[1] ?? match[2]!, port };
 }
 
+const BYTE_SUFFIXES: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** "1048576", "512K", "10M", "4G" (binary units) → bytes. */
+export function parseBytes(text: string, what: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  const value = match ? Number(match[1]) * BYTE_SUFFIXES[match[2]!.toLowerCase()]! : NaN;
+  if (!Number.isFinite(value)) throw new ConfigError(`${what} must be a number of bytes like 1048576, 512K, 10M or 4G, not "${text}"`);
+  return Math.floor(value);
+}
+
 export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: NodeConfig };
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
@@ -107,7 +128,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     name: str('name') ?? null,
     logLevel,
     logToStdout: !values.quiet,
+    maxUpload: parseBytes(str('max-upload') ?? '4G', '--max-upload'),
+    uploadLimit: parseBytes(str('upload-limit') ?? '0', '--upload-limit'),
+    downloadLimit: parseBytes(str('download-limit') ?? '0', '--download-limit'),
+    stallTimeout: Number(str('stall-timeout') ?? '30'),
   };
+  if (!(config.stallTimeout > 0)) throw new ConfigError('--stall-timeout must be a positive number of seconds');
   if (config.name !== null && config.name.length > 64) throw new ConfigError('--name is limited to 64 characters');
   return { kind: 'run', config };
 }

@@ -18,7 +18,14 @@ import type { PersistedPeerRecord } from '../lib/peer/registry.ts';
 import { dialTcp, listenTcp } from '../lib/peer/transport-tcp.node.ts';
 import type { TcpListener } from '../lib/peer/transport-tcp.node.ts';
 import type { Transport } from '../lib/peer/transport.ts';
+import { openFsChunkStore } from '../lib/transfer/chunk-store-fs.node.ts';
+import { nodeHasher } from '../lib/transfer/hasher.node.ts';
+import { FsLibrary } from '../lib/transfer/library-fs.node.ts';
+import type { TransferRecord } from '../lib/transfer/transfer-record.ts';
+import { TransferService } from '../lib/transfer/transfer-service.ts';
 import { JsonlAppendLog } from '../lib/util/append-log.node.ts';
+import { realTimers } from '../lib/util/timers.ts';
+import { SharedDirDownloadStore } from './download-store.ts';
 import { SaveCoalescer } from '../lib/util/record-store.ts';
 import { JsonFileStore } from '../lib/util/record-store.node.ts';
 
@@ -34,6 +41,8 @@ export interface RunningNode {
   readonly messaging: Messaging;
   readonly history: MessageHistory;
   readonly registry: PeerRegistry;
+  readonly library: FsLibrary;
+  readonly transfers: TransferService;
   readonly tcpPort: number;
   readonly apiPort: number;
   readonly apiUrl: string;
@@ -102,17 +111,37 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
   });
   const messaging = new Messaging(peer, history, log);
 
+  const library = await FsLibrary.open({ dir, log });
+  const transfers = new TransferService({
+    peer,
+    library,
+    hasher: nodeHasher,
+    log,
+    timers: realTimers,
+    records: new JsonFileStore<TransferRecord[]>(join(dir, 'transfers.json')),
+    openStore: async (fileId, fileSize, pieceSize) =>
+      new SharedDirDownloadStore(await openFsChunkStore({ dataDir: dir, fileId, fileSize, chunkSize: pieceSize }), library.sharedDir),
+    adopt: (record) => library.addFile(record.destination!),
+    uploadLimit: config.uploadLimit,
+    downloadLimit: config.downloadLimit,
+    stallTimeoutMs: config.stallTimeout * 1000,
+  });
+  await library.start();
+  await transfers.start();
+
   let listener: TcpListener | undefined;
   let api: FastifyInstance | undefined;
   try {
     listener = await listenTcp({ host: config.host, port: config.port }, (transport) => peer.attach(transport, 'acceptor'));
     peer.listenPort = listener.port;
-    api = await buildApi({ peer, messaging, history, registry, log });
+    api = await buildApi({ peer, messaging, history, registry, library, transfers, dir, maxUploadBytes: config.maxUpload, log });
     await api.listen({ host: config.apiHost, port: config.apiPort });
   } catch (err) {
     await peer.close();
     await listener?.close();
     await api?.close();
+    await transfers.close();
+    await library.close();
     throw err;
   }
   const apiAddress = api.server.address();
@@ -140,6 +169,8 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
     messaging,
     history,
     registry,
+    library,
+    transfers,
     tcpPort: listener.port,
     apiPort,
     apiUrl,
@@ -147,8 +178,10 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
       closing ??= (async () => {
         log.info({}, 'shutting down');
         await httpServer.close();
+        await transfers.close();
         await peer.close();
         await tcpListener.close();
+        await library.close();
         registry.destroy();
         await peerSaver.flush();
         await new Promise<void>((done) => log.flush(() => done()));

@@ -2,13 +2,17 @@ import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type pino from 'pino';
 import { installErrorHandler } from './http-errors.ts';
+import { registerLibraryRoutes } from './library-routes.ts';
 import { registerMessageRoutes } from './messages.ts';
 import { registerPeerRoutes } from './peers.ts';
 import { registerStatusRoutes } from './status.ts';
+import { registerTransferRoutes } from './transfer-routes.ts';
 import type { MessageHistory } from '../../lib/peer/message-history.ts';
 import type { Messaging } from '../../lib/peer/messaging.ts';
 import type { Peer } from '../../lib/peer/peer.ts';
 import type { PeerRegistry } from '../../lib/peer/registry.ts';
+import type { FsLibrary } from '../../lib/transfer/library-fs.node.ts';
+import type { TransferService } from '../../lib/transfer/transfer-service.ts';
 
 /** What the routes read and act on. */
 export interface ApiContext {
@@ -16,6 +20,10 @@ export interface ApiContext {
   messaging: Messaging;
   history: MessageHistory;
   registry: PeerRegistry;
+  library: FsLibrary;
+  transfers: TransferService;
+  dir: string;
+  maxUploadBytes: number;
   log: pino.Logger;
 }
 
@@ -33,6 +41,8 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
   registerStatusRoutes(app, ctx);
   registerPeerRoutes(app, ctx);
   registerMessageRoutes(app, ctx);
+  registerLibraryRoutes(app, { ...ctx, peerId: ctx.peer.id });
+  registerTransferRoutes(app, { ...ctx, peerId: ctx.peer.id });
   await app.ready();
   return app;
 }

@@ -3,7 +3,7 @@ import type { ApiContext } from './server.ts';
 
 export const VERSION = '0.1.0';
 
-export function registerStatusRoutes(app: FastifyInstance, { peer }: ApiContext): void {
+export function registerStatusRoutes(app: FastifyInstance, { peer, library, transfers }: ApiContext): void {
   app.get('/api/status', async () => ({
     peer_id: peer.id,
     port: peer.listenPort,
@@ -11,9 +11,9 @@ export function registerStatusRoutes(app: FastifyInstance, { peer }: ApiContext)
     messages_failed: peer.messagesFailed,
     queue_size: peer.queueSize,
     active_connections: peer.connectedPeerIds(),
-    files_shared_local: 0,
-    files_known_remote: 0,
-    transfers_active: 0,
+    files_shared_local: library.list().length,
+    files_known_remote: transfers.catalog.list().length,
+    transfers_active: transfers.activeCount,
     // Extensions:
     name: peer.name,
     kind: peer.kind,

@@ -43,7 +43,7 @@ export class Messaging extends Emitter<MessagingEvents> {
     }
     let targets: Connection[];
     if (recipientId === null) {
-      targets = this.#peer.connectedPeerIds().flatMap((id) => this.#peer.connectionTo(id) ?? []);
+      targets = this.#peer.primaryConnections();
     } else {
       const connection = this.#peer.connectionTo(recipientId);
       if (!connection) throw new SwarmError('PEER_UNKNOWN', `peer ${recipientId} is not connected`);

@@ -73,6 +73,7 @@ export class Peer extends Emitter<PeerEvents> {
   #all = new Set<Connection>();
   #byPeer = new Map<string, Set<Connection>>();
   #handlers = new Map<MessageType, MessageHandler>();
+  #binaryHandler: ((frame: Uint8Array, connection: Connection) => void) | undefined;
   #seen = new SeenIds({ windowMs: DEDUP_WINDOW_MS });
   #targets = new Map<string, DialTarget>();
   #closed = false;
@@ -102,6 +103,17 @@ export class Peer extends Emitter<PeerEvents> {
     this.#handlers.set(type, handler as MessageHandler);
   }
 
+  /** The handler of binary swarm frames (chunk data); one, like the message handlers. */
+  handleBinary(handler: (frame: Uint8Array, connection: Connection) => void): void {
+    if (this.#binaryHandler) throw new Error('a binary frame handler is already registered');
+    this.#binaryHandler = handler;
+  }
+
+  /** Open connections, one per connected peer: the one traffic to that peer uses. */
+  primaryConnections(): Connection[] {
+    return this.connectedPeerIds().flatMap((id) => this.connectionTo(id) ?? []);
+  }
+
   /** Wraps a transport (accepted or dialled) in a connection and runs the handshake on it. */
   attach(transport: Transport, role: ConnectionRole): Connection {
     const connection = new Connection({
@@ -126,6 +138,13 @@ export class Peer extends Emitter<PeerEvents> {
     connection.on('open', (remote) => this.#onOpen(connection, remote));
     connection.on('message', (message) => this.#dispatch(message, connection));
     connection.on('rejected', () => this.messagesFailed++);
+    connection.on('binary', (frame) => {
+      try {
+        this.#binaryHandler?.(frame, connection);
+      } catch (err) {
+        this.#log.error({ err, peer: connection.peerId }, 'binary frame handler failed');
+      }
+    });
     connection.on('rtt', (ms) => connection.peerId && this.registry.setRtt(connection.peerId, ms));
     connection.on('traffic', (bytesIn, bytesOut) => {
       if (connection.peerId) this.registry.addBytes(connection.peerId, bytesIn, bytesOut);

@@ -53,6 +53,10 @@ export async function startTestNode(
     name: null,
     logLevel: 'debug',
     logToStdout: false,
+    maxUpload: 1024 ** 3,
+    uploadLimit: 0,
+    downloadLimit: 0,
+    stallTimeout: 30,
     ...overrides,
   };
   const node = await startNode(config, { ...options, log });

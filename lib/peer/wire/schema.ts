@@ -67,7 +67,17 @@ export const errorContent = z.looseObject({
   ref_message_id: z.string().max(128).nullable().optional(),
 });
 
-/** file_manifest (standard) plus optional swarm fields (content root) that the reference ignores. */
+/**
+ * swarm: the content root beside a manifest. `root` is the Merkle root over the SHA-256 of each
+ * `chunk_size` piece (lib/transfer/manifest.ts defines the tree); `hash_count` the number of pieces.
+ */
+export const swarmContentSchema = z.looseObject({
+  root: sha256Hex,
+  chunk_size: z.number().int().positive().max(16 * 1024 * 1024),
+  hash_count: z.number().int().positive(),
+});
+
+/** file_manifest (standard) plus, for swarm peers, `swarm_content` (ignored by the reference). */
 export const fileManifestContent = z.looseObject({
   file_id: sha256Hex,
   file_name: z.string().min(1).max(4096),
@@ -76,10 +86,20 @@ export const fileManifestContent = z.looseObject({
   chunk_count: z.number().int().positive(),
   checksum: sha256Hex,
   owner: peerId,
+  swarm_content: swarmContentSchema.optional(),
+  /** swarm: the sender is still downloading; its chunks follow as `have` messages. */
+  partial: z.boolean().optional(),
 });
 
-/** file_chunk_request (standard): {file_id, chunk_index}. */
-export const fileChunkRequestContent = z.looseObject({ file_id: sha256Hex, chunk_index: nonNegativeInt });
+/**
+ * file_chunk_request (standard): {file_id, chunk_index}. Swarm peers add `chunk_size` (the size the
+ * index counts in); without it the size of the manifest we sent that peer applies.
+ */
+export const fileChunkRequestContent = z.looseObject({
+  file_id: sha256Hex,
+  chunk_index: nonNegativeInt,
+  chunk_size: z.number().int().positive().max(16 * 1024 * 1024).optional(),
+});
 
 /** file_chunk (standard): {file_id, chunk_index, data: standard base64}; data at most 2 MiB of base64. */
 export const fileChunkContent = z.looseObject({
@@ -100,6 +120,51 @@ export const fileAvailabilityContent = z.looseObject({
 /** swarm_auth (swarm): the dialler's proof of its identity, answering the acceptor's nonce. {proof} */
 export const swarmAuthContent = z.looseObject({ proof: z.string().max(256) });
 
+/** hashes_request (swarm): {file_id, start, count} asks for piece hashes [start, start+count) with a proof. */
+export const hashesRequestContent = z.looseObject({
+  file_id: sha256Hex,
+  start: nonNegativeInt,
+  count: z.number().int().positive().max(65_536),
+});
+
+/**
+ * hashes (swarm): {file_id, start, hashes, proof}: `hashes` is base64 of the packed 32-byte piece
+ * hashes from `start`; `proof` base64 of the packed sibling hashes that lead them to the root.
+ */
+export const hashesContent = z.looseObject({
+  file_id: sha256Hex,
+  start: nonNegativeInt,
+  hashes: z.string().max(4 * 1024 * 1024),
+  proof: z.string().max(64 * 1024),
+});
+
+/**
+ * have (swarm): {file_id, chunk_size, indexes?, bitfield?}: the sender holds these verified chunks
+ * (counted in chunk_size). `bitfield` (base64, bit i = chunk i, most significant bit first) gives
+ * the whole picture; `indexes` adds to it.
+ */
+export const haveContent = z.looseObject({
+  file_id: sha256Hex,
+  chunk_size: z.number().int().positive().max(16 * 1024 * 1024),
+  indexes: z.array(nonNegativeInt).max(4096).optional(),
+  bitfield: z.string().max(4 * 1024 * 1024).optional(),
+});
+
+/** chunk_unavailable (swarm): {file_id, chunk_index, chunk_size}: the sender will not serve this request. */
+export const chunkUnavailableContent = z.looseObject({
+  file_id: sha256Hex,
+  chunk_index: nonNegativeInt,
+  chunk_size: z.number().int().positive().max(16 * 1024 * 1024),
+  reason: z.string().max(200).optional(),
+});
+
+/** cancel (swarm): {file_id, chunk_index, chunk_size}: a request the sender no longer needs. */
+export const cancelContent = z.looseObject({
+  file_id: sha256Hex,
+  chunk_index: nonNegativeInt,
+  chunk_size: z.number().int().positive().max(16 * 1024 * 1024),
+});
+
 const noContent = z.unknown();
 
 /** The dispatch table's key set: every type we understand, its content schema, and who may receive it. */
@@ -116,6 +181,11 @@ export const MESSAGE_TYPES = {
   file_complete: { content: fileCompleteContent, swarmOnly: false },
   file_availability: { content: fileAvailabilityContent, swarmOnly: false },
   swarm_auth: { content: swarmAuthContent, swarmOnly: true },
+  hashes_request: { content: hashesRequestContent, swarmOnly: true },
+  hashes: { content: hashesContent, swarmOnly: true },
+  have: { content: haveContent, swarmOnly: true },
+  chunk_unavailable: { content: chunkUnavailableContent, swarmOnly: true },
+  cancel: { content: cancelContent, swarmOnly: true },
 } as const;
 
 export type MessageType = keyof typeof MESSAGE_TYPES;

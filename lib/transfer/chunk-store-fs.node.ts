@@ -1,0 +1,346 @@
+/**
+ * ChunkStore on disk: `<dataDir>/.partial/<file_id>.part` written with positional writes through one
+ * open descriptor, and `<file_id>.bitfield` beside it recording which pieces are durable.
+ *
+ * Crash order (SIGKILL or power loss): a bit is persisted only for data already fsync'd. A flush
+ * snapshots the in-memory bitfield (whose bits are set only after their pwrite returned), fdatasyncs
+ * the partial file, then writes the snapshot to a temporary file, fsyncs it and renames it over the
+ * `.bitfield` file, so the file on disk is always a whole, older-or-equal view. Flushes are batched
+ * (every FLUSH_EVERY_BYTES written or FLUSH_INTERVAL_MS, and on close): a crash loses at most one
+ * batch of bits, and those pieces are simply fetched again.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { link, lstat, mkdir, open, rename, rm, statfs, unlink, copyFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout, clearTimeout } from 'node:timers';
+import { Bitfield } from './bitfield.ts';
+import type { ChunkStore } from './chunk-store.ts';
+import { ChunkStoreError, checkedRange, piecesForRange } from './chunk-store.ts';
+import { sha256File } from './file-hashing.node.ts';
+import { isSha256Hex } from './hasher.ts';
+import { chunkCount } from './manifest.ts';
+import { uniqueSafeName } from './safe-name.ts';
+
+/** Directory under dataDir holding partial downloads. */
+export const PARTIAL_DIR = '.partial';
+/** Persist the bitfield after this many bytes of new pieces: bounds what a crash makes us refetch. */
+export const FLUSH_EVERY_BYTES = 16 * 1024 * 1024;
+/** ... or this long after the first unpersisted piece, whichever comes first. */
+export const FLUSH_INTERVAL_MS = 2_000;
+/** Free space kept beyond the file itself, so a download never fills the disk to the last byte. */
+export const FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024;
+
+/** Bitfield file: "SDBF", version, 3 spare bytes, file size (u64 BE), piece size (u32 BE), then the bits. */
+const BITFIELD_MAGIC = 0x53444246;
+const BITFIELD_VERSION = 1;
+const BITFIELD_HEADER_BYTES = 20;
+
+export interface FsChunkStoreOptions {
+  dataDir: string;
+  /** sha256 hex of the whole file; names the partial file and is checked at finalize. */
+  fileId: string;
+  fileSize: number;
+  /** Piece size in bytes. */
+  chunkSize: number;
+  flushEveryBytes?: number;
+  flushIntervalMs?: number;
+  freeSpaceMarginBytes?: number;
+}
+
+/** Opens (or resumes) the partial download of `fileId`. Throws DISK_FULL when the rest will not fit. */
+export async function openFsChunkStore(options: FsChunkStoreOptions): Promise<FsChunkStore> {
+  if (!isSha256Hex(options.fileId)) throw new ChunkStoreError('BAD_CHUNK', 'fileId is not a sha256 hex string');
+  const dir = join(options.dataDir, PARTIAL_DIR);
+  await mkdir(dir, { recursive: true });
+  const partPath = join(dir, `${options.fileId}.part`);
+  const bitfieldPath = join(dir, `${options.fileId}.bitfield`);
+  const count = chunkCount(options.fileSize, options.chunkSize);
+
+  let fd = await open(partPath, 'r+').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  const held = fd === null ? new Bitfield(count) : await loadBitfield(bitfieldPath, options, count, (await fd.stat()).size);
+  const missingBytes = Math.max(0, options.fileSize - held.count * options.chunkSize);
+  const margin = options.freeSpaceMarginBytes ?? FREE_SPACE_MARGIN_BYTES;
+  const fs = await statfs(dir);
+  if (fs.bavail * fs.bsize < missingBytes + margin) {
+    await fd?.close();
+    throw new ChunkStoreError('DISK_FULL', `need ${missingBytes + margin} bytes free in ${dir}, have ${fs.bavail * fs.bsize}`);
+  }
+  fd ??= await open(partPath, 'w+');
+  return new FsChunkStore(options, partPath, bitfieldPath, fd, held);
+}
+
+export class FsChunkStore implements ChunkStore {
+  readonly fileId: string;
+  readonly fileSize: number;
+  readonly chunkSize: number;
+  readonly chunkCount: number;
+  readonly partialPath: string;
+  private readonly bitfieldPath: string;
+  private readonly held: Bitfield;
+  private readonly flushEveryBytes: number;
+  private readonly flushIntervalMs: number;
+  private fd: FileHandle;
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private closing: Promise<void> | null = null;
+  /** Pieces set in memory since the last flush (bytes bound the batch; the flag catches empty pieces). */
+  private unflushedBytes = 0;
+  private dirty = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  /** Flushes run one after another so snapshots reach disk in order. */
+  private flushChain: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(options: FsChunkStoreOptions, partialPath: string, bitfieldPath: string, fd: FileHandle, held: Bitfield) {
+    this.fileId = options.fileId;
+    this.fileSize = options.fileSize;
+    this.chunkSize = options.chunkSize;
+    this.chunkCount = held.length;
+    this.partialPath = partialPath;
+    this.bitfieldPath = bitfieldPath;
+    this.fd = fd;
+    this.held = held;
+    this.flushEveryBytes = options.flushEveryBytes ?? FLUSH_EVERY_BYTES;
+    this.flushIntervalMs = options.flushIntervalMs ?? FLUSH_INTERVAL_MS;
+  }
+
+  get count(): number {
+    return this.held.count;
+  }
+
+  get complete(): boolean {
+    return this.held.complete;
+  }
+
+  has(index: number): boolean {
+    return this.held.get(index);
+  }
+
+  hasRange(start: number, length: number): boolean {
+    const pieces = piecesForRange(this, start, length);
+    if (pieces === null) return true;
+    for (let i = pieces.first; i <= pieces.last; i++) if (!this.held.get(i)) return false;
+    return true;
+  }
+
+  bitfield(): Uint8Array {
+    return this.held.toBytes();
+  }
+
+  write(index: number, data: Uint8Array): Promise<void> {
+    return this.track(async () => {
+      const range = checkedRange(this, index, data);
+      if (this.held.get(index)) return;
+      await writeFully(this.fd, data, range.start);
+      this.held.set(index);
+      this.unflushedBytes += data.length;
+      this.dirty = true;
+      if (this.unflushedBytes >= this.flushEveryBytes) await this.flush();
+      else this.flushTimer ??= setTimeout(() => void this.flush().catch(() => {}), this.flushIntervalMs).unref();
+    });
+  }
+
+  read(start: number, length: number): Promise<Uint8Array> {
+    return this.track(async () => {
+      if (!this.hasRange(start, length)) throw new ChunkStoreError('MISSING_DATA', `bytes ${start}+${length} not all held`);
+      const out = new Uint8Array(length);
+      for (let done = 0; done < length; ) {
+        const { bytesRead } = await this.fd.read(out, done, length - done, start + done);
+        if (bytesRead === 0) throw new ChunkStoreError('MISSING_DATA', `partial file ends before byte ${start + done}`);
+        done += bytesRead;
+      }
+      return out;
+    });
+  }
+
+  /** Makes every piece written so far durable and records it in the bitfield file. */
+  flush(): Promise<void> {
+    const run = this.flushChain.then(() => this.persist());
+    this.flushChain = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Checks the assembled file against file_id, then moves it into `destDir` under a sanitised,
+   * unused name, atomically (hard link + unlink, which never overwrites; rename where links are
+   * unsupported). Returns the final path. The store is closed afterwards. On HASH_MISMATCH the
+   * partial file stays; call discard() to start over.
+   */
+  async finalize(destDir: string, wantedName: string): Promise<string> {
+    this.assertOpen();
+    if (!this.held.complete) throw new ChunkStoreError('INCOMPLETE', `${this.count}/${this.chunkCount} pieces held`);
+    await Promise.allSettled(this.inFlight);
+    await this.fd.datasync();
+    const actual = await sha256File(this.partialPath);
+    if (actual !== this.fileId) {
+      throw new ChunkStoreError('HASH_MISMATCH', `assembled file hashes to ${actual}, expected ${this.fileId}`);
+    }
+    await this.shutDown(false);
+    await mkdir(destDir, { recursive: true });
+    const finalPath = await moveWithoutOverwrite(this.partialPath, destDir, wantedName);
+    await syncDirectory(destDir);
+    await rm(this.bitfieldPath, { force: true });
+    return finalPath;
+  }
+
+  /** Deletes the partial file and its bitfield (after a failed whole-file check, or a cancel). */
+  async discard(): Promise<void> {
+    await this.shutDown(false);
+    await rm(this.partialPath, { force: true });
+    await rm(this.bitfieldPath, { force: true });
+  }
+
+  /** Persists the bitfield and closes the descriptor. Safe to call twice. */
+  close(): Promise<void> {
+    return this.shutDown(true);
+  }
+
+  private shutDown(persist: boolean): Promise<void> {
+    this.closing ??= (async () => {
+      this.state = 'closing';
+      await Promise.allSettled(this.inFlight);
+      if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+      try {
+        if (persist) await this.flush();
+      } finally {
+        this.state = 'closed';
+        await this.fd.close();
+      }
+    })();
+    return this.closing;
+  }
+
+  private async persist(): Promise<void> {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (!this.dirty || this.state === 'closed') return;
+    const snapshot = this.held.toBytes(); // only bits whose pwrite has returned
+    this.unflushedBytes = 0;
+    this.dirty = false;
+    try {
+      await this.fd.datasync(); // ... so this makes every bit in the snapshot true on disk
+      await this.writeBitfieldFile(snapshot);
+    } catch (err) {
+      this.dirty = true; // try again at the next flush
+      throw err;
+    }
+  }
+
+  /** Replaces the bitfield file atomically: write a temporary file, fsync it, rename it over. */
+  private async writeBitfieldFile(snapshot: Uint8Array): Promise<void> {
+    const header = new DataView(new ArrayBuffer(BITFIELD_HEADER_BYTES));
+    header.setUint32(0, BITFIELD_MAGIC);
+    header.setUint8(4, BITFIELD_VERSION);
+    header.setUint32(8, Math.floor(this.fileSize / 0x1_0000_0000));
+    header.setUint32(12, this.fileSize >>> 0);
+    header.setUint32(16, this.chunkSize);
+    const tmpPath = `${this.bitfieldPath}.tmp`;
+    const tmp = await open(tmpPath, 'w');
+    try {
+      await writeFully(tmp, Buffer.concat([new Uint8Array(header.buffer), snapshot]), 0);
+      await tmp.datasync();
+    } finally {
+      await tmp.close();
+    }
+    await rename(tmpPath, this.bitfieldPath);
+  }
+
+  /** Runs an operation while open, and lets close() wait for it. */
+  private track<T>(operation: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const run = operation().catch((err: unknown) => {
+      throw asStoreError(err);
+    });
+    this.inFlight.add(run);
+    void run.finally(() => this.inFlight.delete(run)).catch(() => {});
+    return run;
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new ChunkStoreError('STORE_CLOSED', 'chunk store is closed');
+  }
+}
+
+/** Reads the bitfield file; anything unreadable or for other geometry means "nothing held". */
+async function loadBitfield(path: string, options: FsChunkStoreOptions, count: number, partBytes: number): Promise<Bitfield> {
+  const bytes = await readOptional(path);
+  if (bytes === null || bytes.length < BITFIELD_HEADER_BYTES) return new Bitfield(count);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const fileSize = view.getUint32(8) * 0x1_0000_0000 + view.getUint32(12);
+  const sameGeometry =
+    view.getUint32(0) === BITFIELD_MAGIC &&
+    view.getUint8(4) === BITFIELD_VERSION &&
+    fileSize === options.fileSize &&
+    view.getUint32(16) === options.chunkSize;
+  if (!sameGeometry) return new Bitfield(count);
+  let held: Bitfield;
+  try {
+    held = Bitfield.fromBytes(bytes.subarray(BITFIELD_HEADER_BYTES), count);
+  } catch {
+    return new Bitfield(count);
+  }
+  // Belt and braces: a bit whose piece lies past the end of the partial file cannot be true.
+  for (let i = 0; i < count; i++) {
+    if (held.get(i) && Math.min((i + 1) * options.chunkSize, options.fileSize) > partBytes) held.set(i, false);
+  }
+  return held;
+}
+
+async function readOptional(path: string): Promise<Uint8Array | null> {
+  const file = await open(path, 'r').catch(() => null);
+  if (file === null) return null;
+  try {
+    return await file.readFile();
+  } finally {
+    await file.close();
+  }
+}
+
+async function writeFully(fd: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < data.length; ) {
+    const { bytesWritten } = await fd.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** Moves `from` into `dir` under a free sanitised name without ever replacing an existing file. */
+async function moveWithoutOverwrite(from: string, dir: string, wantedName: string): Promise<string> {
+  const exists = (path: string) => lstat(path).then(() => true, () => false);
+  for (;;) {
+    const target = join(dir, await uniqueSafeName(dir, wantedName, exists));
+    try {
+      await link(from, target); // fails with EEXIST instead of overwriting
+      await unlink(from);
+      return target;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue; // someone took the name since we looked: pick the next one
+      if (code === 'EXDEV') {
+        await copyFile(from, target, fsConstants.COPYFILE_EXCL);
+        await unlink(from);
+        return target;
+      }
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EOPNOTSUPP') throw err;
+      await rename(from, target); // filesystem without hard links: small race accepted
+      return target;
+    }
+  }
+}
+
+/** fsync a directory so a rename in it survives power loss; not supported everywhere (Windows). */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => null);
+  if (handle === null) return;
+  await handle.sync().catch(() => {});
+  await handle.close();
+}
+
+function asStoreError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new ChunkStoreError('DISK_FULL', 'disk full while writing', { cause: err });
+  return err;
+}

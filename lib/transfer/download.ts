@@ -1,0 +1,326 @@
+import { Bitfield } from './bitfield.ts';
+import type { ChunkStore } from './chunk-store.ts';
+import { HashFetcher } from './hash-fetcher.ts';
+import type { Hasher } from './hasher.ts';
+import { checkChunkAgainstPieces, chunkCount, chunkRange, HASH_BYTES } from './manifest.ts';
+import type { Source } from './remote-catalog.ts';
+import { Scheduler } from './scheduler.ts';
+import type { ChunkVerdict, PeerStats } from './scheduler.ts';
+import type { TokenBucket } from './token-bucket.ts';
+import type { TransferRecord } from './transfer-record.ts';
+import type { Logger } from '../util/logger.ts';
+import type { TimerHandle, Timers } from '../util/timers.ts';
+
+/**
+ * One download: asks the scheduler what to request from whom, verifies every chunk before it is
+ * written (against the Merkle-verified piece hashes when a swarm peer supplied them; the whole file
+ * is always checked against its file_id before it lands), and reports progress in its record.
+ */
+
+/** A store the download can finish into shared_files/ or throw away. */
+export interface DownloadStore extends ChunkStore {
+  finalize(wantedName: string): Promise<string>;
+  discard(): Promise<void>;
+}
+
+export interface DownloadDeps {
+  hasher: Hasher;
+  log: Logger;
+  timers: Timers;
+  bucket: TokenBucket;
+  stallTimeoutMs: number;
+  openStore(fileId: string, fileSize: number, pieceSize: number): Promise<DownloadStore>;
+  sendRequest(peerId: string, chunkIndex: number, chunkSize: number): void;
+  sendCancel(peerId: string, chunkIndex: number, chunkSize: number): void;
+  requestHashes(peerId: string, start: number, count: number): void;
+  /** Pieces newly verified and stored: tell swarm peers (`have`). */
+  onPieces(pieces: number[]): void;
+  /** The record changed state (running, completed, failed, cancelled). */
+  onStatus(): void;
+}
+
+/** Requests to swarm seeders are this large (a multiple of the piece size): fewer, larger requests. */
+export const SWARM_REQUEST_BYTES = 256 * 1024;
+/** How often the download re-checks timeouts and stalls when nothing else wakes it. */
+const TICK_MS = 250;
+
+export class Download {
+  readonly record: TransferRecord;
+  store: DownloadStore | null = null;
+  #deps: DownloadDeps;
+  #scheduler: Scheduler | null = null;
+  #hashes: HashFetcher | null = null;
+  #leaves: Uint8Array | null = null;
+  /** Per source: the chunk size we ask it in, and whether it speaks the swarm extension. */
+  #sources = new Map<string, { chunkSize: number; swarm: boolean; root: string | null }>();
+  #writes = new Set<Promise<void>>();
+  #timer: TimerHandle | null = null;
+  #finishing = false;
+  #log: Logger;
+
+  constructor(record: TransferRecord, deps: DownloadDeps) {
+    this.record = record;
+    this.#deps = deps;
+    this.#log = deps.log.child({ transfer: record.transfer_id, file: record.file_id.slice(0, 12) });
+  }
+
+  get pieceSize(): number {
+    return this.record.chunk_size;
+  }
+
+  get finished(): boolean {
+    return this.record.status === 'completed' || this.record.status === 'failed' || this.record.status === 'cancelled';
+  }
+
+  async start(sources: Source[]): Promise<void> {
+    const { file_id, file_size, content_root } = this.record;
+    this.store = await this.#deps.openStore(file_id, file_size, this.pieceSize);
+    const held = Bitfield.fromBytes(this.store.bitfield(), this.store.chunkCount);
+    this.#scheduler = new Scheduler({
+      fileSize: file_size,
+      pieceSize: this.pieceSize,
+      now: this.#deps.timers.now(),
+      have: held,
+      stallTimeoutMs: this.#deps.stallTimeoutMs,
+    });
+    this.#updateProgress();
+    if (content_root) {
+      this.#hashes = new HashFetcher(content_root, chunkCount(file_size, this.pieceSize), {
+        hasher: this.#deps.hasher,
+        timers: this.#deps.timers,
+        candidates: () => [...this.#sources].filter(([, s]) => s.swarm && s.root === content_root).map(([id]) => id),
+        request: (peerId, start, count) => this.#deps.requestHashes(peerId, start, count),
+        blame: (peerId, reason) => this.#ban(peerId, reason),
+      });
+    }
+    for (const source of sources) this.addSource(source);
+    this.#log.info({ resumedPieces: held.count, pieces: held.length, sources: sources.length }, 'download started');
+    this.#pump();
+  }
+
+  addSource(source: Source): void {
+    const scheduler = this.#scheduler;
+    if (!scheduler || this.finished || this.#sources.has(source.peerId)) return;
+    // Seeders that speak the swarm extension are asked in our own (larger) request size; a partial
+    // source and a standard peer in the chunk size they announced, which is what their indexes count.
+    const chunkSize =
+      source.swarm && source.hasAll ? Math.max(this.pieceSize, Math.floor(SWARM_REQUEST_BYTES / this.pieceSize) * this.pieceSize) : source.chunkSize;
+    const added = scheduler.addPeer(source.peerId, { chunkSize, hasAll: source.hasAll });
+    if (!added.ok) {
+      this.#log.warn({ peer: source.peerId, reason: added.reason }, 'source not used');
+      return;
+    }
+    this.#sources.set(source.peerId, { chunkSize, swarm: source.swarm, root: source.content?.root ?? null });
+    if (source.have) for (let i = 0; i < source.have.length; i++) if (source.have.get(i)) scheduler.peerHas(source.peerId, i);
+    this.#pump();
+  }
+
+  onHave(peerId: string, chunks: number[]): void {
+    if (!this.#scheduler || !this.#sources.has(peerId)) return;
+    for (const index of chunks) this.#scheduler.peerHas(peerId, index);
+    this.#pump();
+  }
+
+  removeSource(peerId: string): void {
+    if (!this.#sources.delete(peerId)) return;
+    this.#scheduler?.removePeer(peerId, this.#deps.timers.now());
+    this.#pump();
+  }
+
+  async onHashes(peerId: string, start: number, hashes: Uint8Array, proof: Uint8Array): Promise<void> {
+    if (!this.#hashes || this.#leaves) return;
+    await this.#hashes.onHashes(peerId, start, hashes, proof);
+    if (this.#hashes.done) {
+      this.#leaves = this.#hashes.leaves;
+      this.#log.debug({}, 'chunk hashes verified against the content root');
+    }
+    this.#pump();
+  }
+
+  /** A chunk arrived from `peerId`: verify, record, store. `chunkSize` is what the sender says it counted in. */
+  async onChunk(peerId: string, chunkIndex: number, chunkSize: number | null, data: Uint8Array): Promise<void> {
+    const scheduler = this.#scheduler;
+    const source = this.#sources.get(peerId);
+    if (!scheduler || !source || this.finished) return;
+    const now = this.#deps.timers.now();
+    const expected = scheduler.expectedChunkBytes(peerId, chunkIndex);
+    let verdict: ChunkVerdict = 'ok';
+    let reason = '';
+    if ((chunkSize !== null && chunkSize !== source.chunkSize) || expected === undefined || data.byteLength !== expected) {
+      verdict = 'wrong-size';
+      reason = `chunk ${chunkIndex} has ${data.byteLength} bytes, expected ${expected ?? 'none'}`;
+    } else if (this.#leaves) {
+      const leaves = this.#leaves;
+      const check = await checkChunkAgainstPieces({
+        fileSize: this.record.file_size,
+        pieceSize: this.pieceSize,
+        otherChunkSize: source.chunkSize,
+        otherIndex: chunkIndex,
+        data,
+        pieceHash: (i) => leaves.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES),
+        hasher: this.#deps.hasher,
+      });
+      if (check.result === 'corrupt') {
+        verdict = 'bad';
+        reason = `chunk ${chunkIndex} failed verification (piece ${check.piece})`;
+      }
+    }
+    if (verdict !== 'ok') this.#log.warn({ peer: peerId, reason }, 'rejected a chunk');
+    const result = scheduler.onChunk(peerId, chunkIndex, now, verdict);
+    if (result.banned) this.#log.warn({ peer: peerId, reason: result.banned }, 'peer banned for this transfer');
+    for (const request of result.cancel) {
+      const target = this.#sources.get(request.peerId);
+      if (target?.swarm) this.#deps.sendCancel(request.peerId, request.chunkIndex, target.chunkSize);
+    }
+    if (result.accepted.length) {
+      if (!this.record.peers_used.includes(peerId)) this.record.peers_used.push(peerId);
+      const chunkStart = chunkRange(this.record.file_size, source.chunkSize, chunkIndex).start;
+      for (const piece of result.accepted) {
+        const range = chunkRange(this.record.file_size, this.pieceSize, piece);
+        this.#track(this.store!.write(piece, data.subarray(range.start - chunkStart, range.end - chunkStart)));
+      }
+      await Promise.all(this.#writes);
+      this.#updateProgress();
+      this.#deps.onPieces(result.accepted);
+    }
+    this.#pump();
+  }
+
+  peerStats(): PeerStats[] {
+    return this.#scheduler?.stats().peers ?? [];
+  }
+
+  async cancel(): Promise<void> {
+    if (this.finished) return;
+    this.#setStatus('cancelled', null);
+    this.#stopTimer();
+    await Promise.allSettled(this.#writes);
+    await this.store?.discard();
+  }
+
+  /** Stops without changing the record (node shutdown): the partial file stays for a resume. */
+  async suspend(): Promise<void> {
+    this.#stopTimer();
+    this.#finishing = true;
+    await Promise.allSettled(this.#writes);
+    await this.store?.close();
+  }
+
+  #track(write: Promise<void>): void {
+    const tracked = write.catch((err: Error & { code?: string }) => {
+      const reason = err.code === 'DISK_FULL' ? `disk full while writing: ${err.message}` : `could not write: ${err.message}`;
+      void this.#fail(reason);
+    });
+    this.#writes.add(tracked);
+    void tracked.finally(() => this.#writes.delete(tracked));
+  }
+
+  #ban(peerId: string, reason: string): void {
+    this.#log.warn({ peer: peerId, reason }, 'peer banned for this transfer');
+    this.#scheduler?.banPeer(peerId, reason, this.#deps.timers.now());
+  }
+
+  #pump(): void {
+    const scheduler = this.#scheduler;
+    if (!scheduler || this.finished || this.#finishing) return;
+    const now = this.#deps.timers.now();
+    scheduler.onTimeouts(now);
+    if (this.#hashes && !this.#leaves) {
+      this.#hashes.pump(now);
+      // Without a swarm source no one can give the hashes: go on, checked by the whole-file hash only.
+      if (!this.#hashes.done && this.#sources.size > 0 && [...this.#sources.values()].every((s) => !s.swarm)) {
+        this.#hashes = null;
+      }
+    }
+    if (!this.#hashes || this.#leaves) this.#request(now);
+    const state = scheduler.state(now);
+    if (state === 'complete') return void this.#complete();
+    if (state === 'stalled') return void this.#fail(this.#stallReason());
+    const status = this.#sources.size > 0 ? 'running' : 'pending';
+    if (this.record.status !== status) this.#setStatus(status, null);
+    this.#schedule();
+  }
+
+  #request(now: number): void {
+    const bucket = this.#deps.bucket;
+    if (bucket.available() <= 0) return;
+    for (const request of this.#scheduler!.nextRequests(now)) {
+      const source = this.#sources.get(request.peerId);
+      if (!source) continue;
+      bucket.consume(request.bytes);
+      this.#deps.sendRequest(request.peerId, request.chunkIndex, source.chunkSize);
+    }
+  }
+
+  #schedule(): void {
+    if (this.#timer !== null) return;
+    this.#timer = this.#deps.timers.setTimeout(() => {
+      this.#timer = null;
+      this.#pump();
+    }, TICK_MS);
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== null) this.#deps.timers.clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #stallReason(): string {
+    const banned = this.peerStats().filter((p) => p.banned);
+    const seconds = Math.round(this.#deps.stallTimeoutMs / 1000);
+    if (banned.length) {
+      return `no usable source for ${seconds} s: ${banned.map((p) => `${p.peerId} ${p.banReason}`).join('; ')}`;
+    }
+    return `no usable source for ${seconds} s (no connected peer has the missing chunks)`;
+  }
+
+  async #complete(): Promise<void> {
+    if (this.#finishing) return;
+    this.#finishing = true;
+    this.#stopTimer();
+    await Promise.all(this.#writes);
+    if (this.finished) return;
+    try {
+      this.record.destination = await this.store!.finalize(this.record.file_name);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const reason =
+        e.code === 'HASH_MISMATCH'
+          ? `the assembled file does not match its SHA-256 file id (${e.message}); ` +
+            (this.#leaves ? 'a source sent bad data' : 'standard peers send no chunk hashes, so the bad source cannot be singled out')
+          : `could not finish the file: ${e.message}`;
+      if (e.code === 'HASH_MISMATCH') await this.store!.discard();
+      this.#finishing = false;
+      return void this.#fail(reason);
+    }
+    this.#updateProgress();
+    this.record.completed_at = this.#deps.timers.now() / 1000;
+    this.#log.info({ destination: this.record.destination, peers: this.record.peers_used.length }, 'download complete');
+    this.#setStatus('completed', null);
+  }
+
+  async #fail(reason: string): Promise<void> {
+    if (this.finished) return;
+    this.#stopTimer();
+    this.#log.warn({ reason }, 'download failed');
+    this.#setStatus('failed', reason);
+    this.#finishing = true;
+    await Promise.allSettled(this.#writes);
+    await this.store?.close().catch(() => {});
+  }
+
+  #setStatus(status: TransferRecord['status'], error: string | null): void {
+    this.record.status = status;
+    this.record.error = error;
+    this.#deps.onStatus();
+  }
+
+  #updateProgress(): void {
+    const store = this.store;
+    if (!store) return;
+    this.record.chunks_completed = store.count;
+    // Every held piece is full-size except the last, which is short by what the file lacks.
+    const lastShortfall = store.chunkCount * this.pieceSize - this.record.file_size;
+    this.record.bytes_received = store.count * this.pieceSize - (store.has(store.chunkCount - 1) ? lastShortfall : 0);
+  }
+}

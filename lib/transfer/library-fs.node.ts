@@ -1,0 +1,431 @@
+/**
+ * The node's library: every plain file directly inside `<dir>/shared_files/` is hashed once and
+ * shared. Layout under the node's data dir:
+ *   shared_files/<name>          the files themselves (sub-directories are not shared in this version)
+ *   hashes/<fileId>.leaves       packed 32-byte piece hashes of each indexed file
+ *   library.json                 the index: name -> {fileId, size, mtimeMs, root}, plus the unshared list
+ *
+ * The index is a cache: after a restart a file whose size and mtime are unchanged is not hashed again.
+ * The directory is watched; a new or changed file is hashed once its size and mtime have held still for
+ * `settleMs`, so a file still being copied in is hashed once, at the end.
+ *
+ * Safety: names come from readdir, so they never hold a separator; entries are lstat'ed and only
+ * regular files are indexed (symlinks are never followed, not even to a file inside the directory);
+ * `read()` opens with O_NOFOLLOW and re-checks the real path, so a name swapped for a symlink after
+ * indexing is refused. Hidden names (leading dot) are skipped: editors, rsync and copy tools write
+ * their temp files that way.
+ */
+import { constants as fsConstants } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, realpath, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { hashFile } from './file-hashing.node.ts';
+import { LIBRARY_INDEX_NAME, makeLibraryIndex, readLibraryIndex, writeFileAtomic } from './library-index.node.ts';
+import type { DiskEntry, LibraryIndexFile } from './library-index.node.ts';
+import type { LibraryEvents, LocalFile, Library } from './library.ts';
+import { LibraryError } from './library.ts';
+import { DEFAULT_CHUNK_SIZE, HASH_BYTES, chunkCount } from './manifest.ts';
+import { sanitizeFileName } from './safe-name.ts';
+import { SettleWatcher } from './settle-watcher.node.ts';
+import { Emitter } from '../util/emitter.ts';
+import { silentLogger } from '../util/logger.ts';
+import type { Logger } from '../util/logger.ts';
+import { JsonFileStore } from '../util/record-store.node.ts';
+import { SaveCoalescer } from '../util/record-store.ts';
+
+export const SHARED_DIR_NAME = 'shared_files';
+export const HASHES_DIR_NAME = 'hashes';
+/** How long a file's size and mtime must hold still before it is hashed: a copy in progress
+ *  writes far more often than this, and a user waits about this long after a copy ends. */
+export const DEFAULT_SETTLE_MS = 1000;
+/** Hashing a big file logs its progress this often. */
+const PROGRESS_LOG_INTERVAL_MS = 1000;
+/** Folds the index writes of a burst of changes (a folder copied in) into one. */
+const INDEX_SAVE_DELAY_MS = 100;
+/** O_NOFOLLOW does not exist on Windows; there the realpath check below is the only guard. */
+const OPEN_NO_FOLLOW = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0);
+
+export interface FsLibraryOptions {
+  /** The node's data dir. */
+  dir: string;
+  log?: Logger;
+  chunkSize?: number;
+  settleMs?: number;
+}
+
+export class FsLibrary extends Emitter<LibraryEvents> implements Library {
+  readonly sharedDir: string;
+  readonly #hashesDir: string;
+  readonly #realSharedDir: string;
+  readonly #chunkSize: number;
+  readonly #log: Logger;
+  readonly #saver: SaveCoalescer<LibraryIndexFile>;
+  /** Verified entries, in the order they were first indexed (the first name of a content is its shared name). */
+  readonly #entries = new Map<string, DiskEntry>();
+  /** Entries read from library.json, consulted (to skip re-hashing) until the start-up scan has run. */
+  readonly #saved: Map<string, DiskEntry>;
+  /**
+   * Content the user stopped sharing but kept on disk, by fileId: neither the watcher nor a restart
+   * shares it again. It is keyed by content, so if the file changes, its new fileId is shared again.
+   */
+  readonly #unshared: Set<string>;
+  readonly #shared = new Map<string, { file: LocalFile; diskName: string }>();
+  readonly #jobs = new Map<string, Promise<unknown>>();
+  readonly #watcher: SettleWatcher;
+  #state: 'opened' | 'started' | 'closed' = 'opened';
+  #closing: Promise<void> | undefined;
+  #filesHashed = 0;
+
+  private constructor(dir: string, realSharedDir: string, saved: LibraryIndexFile | undefined, options: FsLibraryOptions) {
+    super();
+    this.sharedDir = join(dir, SHARED_DIR_NAME);
+    this.#hashesDir = join(dir, HASHES_DIR_NAME);
+    this.#realSharedDir = realSharedDir;
+    this.#chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    this.#log = (options.log ?? silentLogger).child({ component: 'library' });
+    this.#saved = new Map((saved?.files ?? []).map(({ name, ...entry }) => [name, entry]));
+    this.#unshared = new Set(saved?.unshared ?? []);
+    const store = new JsonFileStore<LibraryIndexFile>(join(dir, LIBRARY_INDEX_NAME));
+    this.#saver = new SaveCoalescer(store, () => this.#snapshot(), {
+      delayMs: INDEX_SAVE_DELAY_MS,
+      onError: (err) => this.#log.error({ err }, 'could not save the library index'),
+    });
+    this.#watcher = new SettleWatcher({
+      dir: this.sharedDir,
+      settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
+      onSettled: (name) => this.#indexSafely(name),
+      ignore: isHidden,
+      knownNames: () => this.#entries.keys(),
+      onError: (err, name) => this.#log.warn({ err, file: name }, 'watching shared_files failed'),
+    });
+  }
+
+  /** Creates the directories and reads the index; nothing is shared until `start()`. */
+  static async open(options: FsLibraryOptions): Promise<FsLibrary> {
+    const dir = resolve(options.dir);
+    await mkdir(join(dir, SHARED_DIR_NAME), { recursive: true });
+    await mkdir(join(dir, HASHES_DIR_NAME), { recursive: true });
+    const log = options.log ?? silentLogger;
+    let saved: LibraryIndexFile | undefined;
+    try {
+      saved = await readLibraryIndex(join(dir, LIBRARY_INDEX_NAME), options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+    } catch (err) {
+      // Only a cache of hashes: losing it costs a re-hash, never data.
+      log.warn({ err }, 'library index unreadable; every shared file will be hashed again');
+    }
+    return new FsLibrary(dir, await realpath(join(dir, SHARED_DIR_NAME)), saved, options);
+  }
+
+  /** Files hashed (and recorded) since open, not reused from the index: shows what a start cost. */
+  get filesHashed(): number {
+    return this.#filesHashed;
+  }
+
+  list(): LocalFile[] {
+    return [...this.#shared.values()].map((s) => s.file);
+  }
+
+  get(fileId: string): LocalFile | undefined {
+    return this.#shared.get(fileId)?.file;
+  }
+
+  /** Watches the directory, then indexes what is in it (hashing only new or changed files). */
+  async start(): Promise<void> {
+    if (this.#state !== 'opened') return;
+    this.#state = 'started';
+    // Watch first, so a file copied in during the scan is not missed.
+    this.#watcher.start();
+    const startedAt = Date.now();
+    const names = await this.#listNames();
+    this.#log.info({ files: names.length, dir: this.sharedDir }, 'indexing shared files');
+    const hashedBefore = this.#filesHashed;
+    for (const name of names) await this.#indexSafely(name);
+    if (this.#isClosed()) return;
+    this.#forgetSavedCache();
+    this.#log.info(
+      { shared: this.#shared.size, hashed: this.#filesHashed - hashedBefore, ms: Date.now() - startedAt },
+      'shared files indexed',
+    );
+    await this.#saver.flush();
+  }
+
+  /**
+   * Shares a file just placed directly inside shared_files (an upload, a completed download) without
+   * waiting for the watcher. An explicit share: content the user had unshared is shared again.
+   */
+  async addFile(absPath: string): Promise<LocalFile> {
+    const name = basename(absPath);
+    if (resolve(dirname(absPath)) !== this.sharedDir || isHidden(name)) {
+      throw new LibraryError('UNSAFE_PATH', `${absPath} is not a visible file directly inside ${this.sharedDir}`);
+    }
+    const entry = await this.#index(name);
+    if (entry === undefined) throw new LibraryError('UNSAFE_PATH', `${absPath} is not a regular file`);
+    if (this.#unshared.delete(entry.fileId)) this.#reconcile(entry.fileId);
+    const shared = this.#shared.get(entry.fileId);
+    if (shared === undefined) throw new LibraryError('CHANGED_ON_DISK', `${absPath} changed while being added`);
+    await this.#saver.flush();
+    return shared.file;
+  }
+
+  /**
+   * Stops sharing `fileId`; false if it was not shared. With `deleteFromDisk`, every copy of that
+   * content in shared_files is deleted (otherwise another copy would share it again); without, the
+   * content goes on the persisted unshared list.
+   */
+  async remove(fileId: string, options: { deleteFromDisk?: boolean } = {}): Promise<boolean> {
+    if (!this.#shared.has(fileId)) return false;
+    try {
+      if (!options.deleteFromDisk) this.#unshared.add(fileId);
+      else {
+        for (const name of this.#namesOf(fileId)) {
+          await unlink(join(this.sharedDir, name)).catch((err: NodeJS.ErrnoException) => {
+            if (err.code !== 'ENOENT') throw err;
+          });
+          this.#entries.delete(name);
+        }
+      }
+    } finally {
+      this.#reconcile(fileId); // also after a failed unlink: the copies already deleted are gone
+    }
+    await this.#saver.flush();
+    return true;
+  }
+
+  /**
+   * Opens the file for each read rather than caching descriptors: a cached fd would keep serving a
+   * file that was deleted or replaced on disk (and keep its space held), and the open/fstat/close
+   * costs microseconds next to a 64 KiB read sent over the network.
+   */
+  async read(fileId: string, start: number, length: number): Promise<Uint8Array> {
+    const shared = this.#requireShared(fileId);
+    const { file, diskName } = shared;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > file.size) {
+      throw new LibraryError('OUT_OF_RANGE', `bytes [${start}, ${start + length}) are outside ${file.name} (${file.size} bytes)`);
+    }
+    const path = join(this.sharedDir, diskName);
+    const handle = await open(path, OPEN_NO_FOLLOW).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ELOOP') throw new LibraryError('UNSAFE_PATH', `${diskName} is a symlink now; not served`);
+      this.#watcher.poll(diskName);
+      throw new LibraryError('CHANGED_ON_DISK', `${diskName} cannot be opened: ${err.message}`, { cause: err });
+    });
+    try {
+      const stats = await handle.stat();
+      if (!stats.isFile() || dirname(await realpath(path)) !== this.#realSharedDir) {
+        throw new LibraryError('UNSAFE_PATH', `${diskName} is no longer a plain file inside shared_files; not served`);
+      }
+      const entry = this.#entries.get(diskName);
+      if (entry === undefined || stats.size !== entry.size || stats.mtimeMs !== entry.mtimeMs) {
+        this.#watcher.poll(diskName);
+        throw new LibraryError('CHANGED_ON_DISK', `${diskName} changed since it was hashed`);
+      }
+      const out = new Uint8Array(length);
+      for (let done = 0; done < length; ) {
+        const { bytesRead } = await handle.read(out, done, length - done, start + done);
+        if (bytesRead === 0) throw new LibraryError('CHANGED_ON_DISK', `${diskName} ended early`);
+        done += bytesRead;
+      }
+      return out;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async leaves(fileId: string): Promise<Uint8Array> {
+    const { file } = this.#requireShared(fileId);
+    const data = await readFile(this.#leavesPath(fileId));
+    if (data.length !== file.hashCount * HASH_BYTES) {
+      throw new LibraryError('CHANGED_ON_DISK', `the piece hashes of ${file.name} are damaged`);
+    }
+    return new Uint8Array(data.buffer, data.byteOffset, data.length);
+  }
+
+  /** Stops watching and writes the index. A hash still running finishes in the background and is dropped. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#state = 'closed';
+      this.#watcher.close();
+      await this.#saver.flush();
+      this.removeAllListeners();
+    })();
+    return this.#closing;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // indexing
+
+  /** Indexes one name, one job per name at a time; resolves to its entry, or undefined if it is not a shareable file. */
+  #index(name: string): Promise<DiskEntry | undefined> {
+    const previous = this.#jobs.get(name) ?? Promise.resolve();
+    const job = previous.then(() => this.#indexNow(name));
+    const settled = job.catch(() => {});
+    this.#jobs.set(name, settled);
+    void settled.then(() => {
+      if (this.#jobs.get(name) === settled) this.#jobs.delete(name);
+    });
+    return job;
+  }
+
+  async #indexNow(name: string): Promise<DiskEntry | undefined> {
+    if (this.#state === 'closed') throw new LibraryError('CLOSED', 'the library is closed');
+    const path = join(this.sharedDir, name);
+    const before = await lstatOrUndefined(path);
+    if (before === undefined || !before.isFile()) {
+      if (before?.isSymbolicLink()) this.#log.warn({ file: name }, 'not sharing a symlink in shared_files');
+      this.#forget(name);
+      return undefined;
+    }
+    const known = this.#entries.get(name) ?? this.#saved.get(name);
+    if (known && known.size === before.size && known.mtimeMs === before.mtimeMs && (await this.#leavesIntact(known))) {
+      this.#record(name, known);
+      return known;
+    }
+    const hashes = await this.#hash(path, name);
+    const after = await lstatOrUndefined(path);
+    // Same inode too: a file swapped in (or a symlink) while we read is not what we hashed.
+    if (after === undefined || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ino !== before.ino) {
+      throw new LibraryError('CHANGED_ON_DISK', `${name} changed while being hashed`);
+    }
+    if (this.#isClosed()) throw new LibraryError('CLOSED', 'the library is closed');
+    await writeFileAtomic(this.#leavesPath(hashes.fileId), hashes.leaves);
+    const entry = { fileId: hashes.fileId, size: before.size, mtimeMs: before.mtimeMs, root: hashes.root };
+    this.#record(name, entry);
+    // Counted once recorded, so "hashed" in a log line or the counter means the index holds it.
+    this.#filesHashed++;
+    this.#log.info({ file: name, fileId: hashes.fileId, size: hashes.size, ms: hashes.ms }, 'hashed a shared file');
+    return entry;
+  }
+
+  async #hash(path: string, name: string) {
+    const startedAt = Date.now();
+    let loggedAt = startedAt;
+    const hashes = await hashFile(path, {
+      chunkSize: this.#chunkSize,
+      onProgress: (done, total) => {
+        const now = Date.now();
+        if (now - loggedAt < PROGRESS_LOG_INTERVAL_MS) return;
+        loggedAt = now;
+        this.#log.info({ file: name, percent: Math.floor((100 * done) / total), bytesDone: done, total }, 'hashing a shared file');
+      },
+    });
+    return { ...hashes, ms: Date.now() - startedAt };
+  }
+
+  /** Indexes, turning failures into log lines; a file that changed meanwhile is watched until it settles. */
+  async #indexSafely(name: string): Promise<void> {
+    try {
+      await this.#index(name);
+    } catch (err) {
+      if (err instanceof LibraryError && err.code === 'CLOSED') return;
+      if (err instanceof LibraryError && err.code === 'CHANGED_ON_DISK') {
+        this.#watcher.poll(name);
+        return;
+      }
+      this.#log.warn({ file: name, err }, 'could not index a shared file');
+    }
+  }
+
+  #record(name: string, entry: DiskEntry): void {
+    const previous = this.#entries.get(name);
+    this.#entries.set(name, entry);
+    if (previous && previous.fileId !== entry.fileId) this.#reconcile(previous.fileId);
+    this.#reconcile(entry.fileId);
+  }
+
+  #forget(name: string): void {
+    const previous = this.#entries.get(name);
+    if (!this.#entries.delete(name) || !previous) return;
+    this.#reconcile(previous.fileId);
+  }
+
+  /** Brings the shared view of one content in line with the entries: shares, renames or unshares it. */
+  #reconcile(fileId: string): void {
+    const names = this.#namesOf(fileId);
+    const current = this.#shared.get(fileId);
+    const firstName = names[0];
+    if (firstName !== undefined && !this.#unshared.has(fileId)) {
+      // Same content under two names is one shared file, under the name indexed first.
+      if (current?.diskName === firstName) return;
+      const entry = this.#entries.get(firstName)!;
+      const file: LocalFile = {
+        fileId,
+        name: sanitizeFileName(firstName),
+        size: entry.size,
+        chunkSize: this.#chunkSize,
+        root: entry.root,
+        hashCount: chunkCount(entry.size, this.#chunkSize),
+      };
+      this.#shared.set(fileId, { file, diskName: firstName });
+      if (current === undefined) this.emit('added', file);
+    } else if (current !== undefined) {
+      this.#shared.delete(fileId);
+      this.emit('removed', current.file);
+    }
+    if (firstName === undefined) {
+      this.#unshared.delete(fileId); // nothing left on disk to keep unshared
+      if (![...this.#saved.values()].some((e) => e.fileId === fileId)) {
+        void unlink(this.#leavesPath(fileId)).catch(() => {});
+      }
+    }
+    this.#saver.scheduleSave();
+  }
+
+  /** After the start-up scan: the saved entries not seen on disk are gone, and so are their hashes. */
+  #forgetSavedCache(): void {
+    const stale = new Set([...this.#saved.values()].map((e) => e.fileId));
+    this.#saved.clear();
+    for (const fileId of stale) if (this.#namesOf(fileId).length === 0) this.#reconcile(fileId);
+    for (const fileId of [...this.#unshared]) if (this.#namesOf(fileId).length === 0) this.#unshared.delete(fileId);
+    this.#saver.scheduleSave();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // helpers
+
+  /** Visible names directly inside shared_files; sub-directories are listed but skipped when lstat'ed. */
+  async #listNames(): Promise<string[]> {
+    const dirents = await readdir(this.sharedDir, { withFileTypes: true });
+    return dirents.filter((d) => !isHidden(d.name) && !d.isDirectory()).map((d) => d.name);
+  }
+
+  /** A method, not a field test, so TypeScript does not keep a narrowing across awaits. */
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #namesOf(fileId: string): string[] {
+    return [...this.#entries].filter(([, entry]) => entry.fileId === fileId).map(([name]) => name);
+  }
+
+  #requireShared(fileId: string): { file: LocalFile; diskName: string } {
+    if (this.#state === 'closed') throw new LibraryError('CLOSED', 'the library is closed');
+    const shared = this.#shared.get(fileId);
+    if (shared === undefined) throw new LibraryError('NOT_SHARED', `no shared file has id ${fileId}`);
+    return shared;
+  }
+
+  #leavesPath(fileId: string): string {
+    return join(this.#hashesDir, `${fileId}.leaves`);
+  }
+
+  async #leavesIntact(entry: DiskEntry): Promise<boolean> {
+    const stats = await stat(this.#leavesPath(entry.fileId)).catch(() => undefined);
+    return stats?.size === chunkCount(entry.size, this.#chunkSize) * HASH_BYTES;
+  }
+
+  #snapshot(): LibraryIndexFile {
+    return makeLibraryIndex(this.#chunkSize, this.#entries, this.#unshared);
+  }
+}
+
+function isHidden(name: string): boolean {
+  return name.startsWith('.');
+}
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

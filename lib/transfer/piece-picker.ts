@@ -1,0 +1,93 @@
+/**
+ * Which chunk to ask of a peer next (internal to the scheduler).
+ *
+ * Normal mode, `pickNewChunk`: the rarest candidate the peer has (random among equals) decides the
+ * rarity level; then, among chunks of that level,
+ * - the peer continues where its previous request ended, so each peer works through runs of
+ *   consecutive pieces instead of scattering;
+ * - a new run starts at a boundary of the largest chunk size in use (moving back over candidates
+ *   as rare as the pick), so small-chunk peers fill whole big chunks rather than leaving a piece
+ *   or two in each, which would make a big-chunk peer download pieces we already have;
+ * - a big-chunk peer samples a few rarest picks and takes the chunk with the most candidate pieces.
+ *
+ * Endgame, `endgameChunks`: once no candidate has a source, the peer's chunks that cover pieces
+ * other peers are still fetching, oldest request first, each piece asked of at most
+ * 1 + MAX_DUPLICATES_PER_PIECE peers at once.
+ */
+import type { ChunkGeometry } from './chunk-geometry.ts';
+import type { RarityMap } from './rarity.ts';
+import type { RequestBook } from './request-book.ts';
+import { peerHasPiece, type SourcePeer } from './source-peer.ts';
+
+/** Endgame: a piece is asked of at most this many peers besides the first. */
+export const MAX_DUPLICATES_PER_PIECE = 2;
+/** Rarest picks a big-chunk peer samples looking for a chunk whose pieces are all still needed. */
+export const BIG_CHUNK_SAMPLES = 8;
+
+export interface PickContext {
+  readonly rarity: RarityMap;
+  readonly book: RequestBook;
+  /** 1 for each piece held. */
+  readonly held: Uint8Array;
+  /** Pieces per chunk of the largest chunk size among active peers. */
+  alignPieces(): number;
+}
+
+/** A chunk of this peer's with at least one candidate piece, rarest first; undefined when there is none. */
+export function pickNewChunk(ctx: PickContext, peer: SourcePeer): number | undefined {
+  const { rarity } = ctx;
+  if (peer.hasAll ? rarity.sourcedCandidateCount === 0 : peer.candidates === 0) return undefined;
+  const have = peer.have;
+  const accept = have ? (piece: number) => have[piece] === 1 : undefined;
+  const rarest = rarity.pickRarest(accept);
+  if (rarest === undefined) return undefined;
+  const level = rarity.availability(rarest);
+  const g = peer.geometry;
+  const next = peer.next;
+  if (next !== undefined && g.isChunk(next) && freshPieces(ctx, peer, next, level) === piecesIn(g, next))
+    return next;
+
+  const align = ctx.alignPieces();
+  let start = rarest;
+  while (start % align !== 0 && isFresh(ctx, peer, start - 1, level)) start--;
+  let best = g.chunkOf(start);
+  let bestFresh = freshPieces(ctx, peer, best, level);
+  for (let sample = 0; sample < BIG_CHUNK_SAMPLES && bestFresh < piecesIn(g, best); sample++) {
+    const chunk = g.chunkOf(rarity.pickRarest(accept)!);
+    const fresh = freshPieces(ctx, peer, chunk, level);
+    if (fresh > bestFresh) [best, bestFresh] = [chunk, fresh];
+  }
+  return best;
+}
+
+/** Endgame: this peer's chunks covering pieces already asked of others, oldest requests first. */
+export function* endgameChunks(ctx: PickContext, peer: SourcePeer): Generator<number> {
+  const { book, held } = ctx;
+  for (const request of book.all()) {
+    if (request.peerId === peer.id) continue;
+    for (let piece = request.firstPiece; piece <= request.lastPiece; piece++) {
+      if (held[piece] || book.count(piece) > MAX_DUPLICATES_PER_PIECE || !peerHasPiece(peer, piece)) continue;
+      const chunk = peer.geometry.chunkOf(piece);
+      if (!book.get(peer.id, chunk)) yield chunk;
+    }
+  }
+}
+
+/** Pieces of the chunk that are candidates this peer has, no more available than `level`. */
+function freshPieces(ctx: PickContext, peer: SourcePeer, chunk: number, level: number): number {
+  let fresh = 0;
+  for (let piece = peer.geometry.firstPiece(chunk); piece <= peer.geometry.lastPiece(chunk); piece++) {
+    if (isFresh(ctx, peer, piece, level)) fresh++;
+  }
+  return fresh;
+}
+
+function isFresh(ctx: PickContext, peer: SourcePeer, piece: number, level: number): boolean {
+  return (
+    ctx.rarity.isCandidate(piece) && peerHasPiece(peer, piece) && ctx.rarity.availability(piece) <= level
+  );
+}
+
+function piecesIn(g: ChunkGeometry, chunk: number): number {
+  return g.lastPiece(chunk) - g.firstPiece(chunk) + 1;
+}

@@ -1,0 +1,127 @@
+/**
+ * SHA-256 (FIPS 180-4) in plain TypeScript, incremental: feed bytes with `update`, get the digest once.
+ *
+ * Why it exists: WebCrypto only hashes a whole buffer at once, so a browser cannot hash a multi-GiB
+ * file without holding it in memory. This is the streaming fallback, and it also hashes the tiny
+ * 65-byte Merkle parent nodes, where a WebCrypto round trip per node would cost more than the hash.
+ * Node uses node:crypto instead (see hasher.node.ts).
+ */
+
+/** Bytes per SHA-256 message block. */
+const BLOCK_BYTES = 64;
+/** Bytes in a SHA-256 digest. */
+export const SHA256_BYTES = 32;
+
+/** Round constants: first 32 bits of the fractional parts of the cube roots of the first 64 primes. */
+const K = new Uint32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+
+/** Initial hash value: first 32 bits of the fractional parts of the square roots of the first 8 primes. */
+const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
+export class Sha256 {
+  private readonly state = new Uint32Array(H0);
+  /** Message schedule, reused across blocks to avoid allocating per block. */
+  private readonly w = new Uint32Array(64);
+  /** Bytes of an incomplete block carried between `update` calls. */
+  private readonly tail = new Uint8Array(BLOCK_BYTES);
+  private tailLength = 0;
+  /** Total message length in bytes; a double is exact up to 2^53, far beyond any file we hash. */
+  private totalBytes = 0;
+  private finished = false;
+
+  update(data: Uint8Array): this {
+    if (this.finished) throw new Error('Sha256.update after digest');
+    this.totalBytes += data.length;
+    let offset = 0;
+    if (this.tailLength > 0) {
+      const take = Math.min(BLOCK_BYTES - this.tailLength, data.length);
+      this.tail.set(data.subarray(0, take), this.tailLength);
+      this.tailLength += take;
+      offset = take;
+      if (this.tailLength < BLOCK_BYTES) return this;
+      this.compress(this.tail, 0);
+      this.tailLength = 0;
+    }
+    for (; offset + BLOCK_BYTES <= data.length; offset += BLOCK_BYTES) this.compress(data, offset);
+    if (offset < data.length) {
+      this.tail.set(data.subarray(offset), 0);
+      this.tailLength = data.length - offset;
+    }
+    return this;
+  }
+
+  /** Pads, finishes and returns the 32-byte digest. The instance cannot be used afterwards. */
+  digest(): Uint8Array {
+    if (this.finished) throw new Error('Sha256.digest called twice');
+    const bitLength = this.totalBytes * 8;
+    // Padding: 0x80, zeros, then the 64-bit big-endian bit length, ending on a block boundary.
+    const padLength = ((this.tailLength < 56 ? 56 : 120) - this.tailLength) + 8;
+    const pad = new Uint8Array(padLength);
+    pad[0] = 0x80;
+    const view = new DataView(pad.buffer);
+    view.setUint32(padLength - 8, Math.floor(bitLength / 0x1_0000_0000));
+    view.setUint32(padLength - 4, bitLength >>> 0);
+    this.update(pad);
+    this.finished = true;
+    const out = new Uint8Array(SHA256_BYTES);
+    const outView = new DataView(out.buffer);
+    for (let i = 0; i < 8; i++) outView.setUint32(i * 4, this.state[i]!);
+    return out;
+  }
+
+  /** One round of the compression function over the 64-byte block at `data[offset..]`. */
+  private compress(data: Uint8Array, offset: number): void {
+    const w = this.w;
+    for (let i = 0; i < 16; i++) {
+      const j = offset + i * 4;
+      w[i] = (data[j]! << 24) | (data[j + 1]! << 16) | (data[j + 2]! << 8) | data[j + 3]!;
+    }
+    for (let i = 16; i < 64; i++) {
+      const x = w[i - 15]!;
+      const y = w[i - 2]!;
+      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+      w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) | 0;
+    }
+    const s = this.state;
+    let a = s[0]!, b = s[1]!, c = s[2]!, d = s[3]!, e = s[4]!, f = s[5]!, g = s[6]!, h = s[7]!;
+    for (let i = 0; i < 64; i++) {
+      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const ch = (e & f) ^ (~e & g);
+      const t1 = (h + S1 + ch + K[i]! + w[i]!) | 0;
+      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const maj = (a & b) ^ (a & c) ^ (b & c);
+      const t2 = (S0 + maj) | 0;
+      h = g;
+      g = f;
+      f = e;
+      e = (d + t1) | 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) | 0;
+    }
+    s[0] = (s[0]! + a) | 0;
+    s[1] = (s[1]! + b) | 0;
+    s[2] = (s[2]! + c) | 0;
+    s[3] = (s[3]! + d) | 0;
+    s[4] = (s[4]! + e) | 0;
+    s[5] = (s[5]! + f) | 0;
+    s[6] = (s[6]! + g) | 0;
+    s[7] = (s[7]! + h) | 0;
+  }
+}
+
+/** One-shot SHA-256 of `data`, synchronous. */
+export function sha256Sync(data: Uint8Array): Uint8Array {
+  return new Sha256().update(data).digest();
+}
