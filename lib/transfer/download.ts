@@ -1,6 +1,6 @@
 import { Bitfield } from './bitfield.ts';
 import type { ChunkStore } from './chunk-store.ts';
-import { HashFetcher } from './hash-fetcher.ts';
+import { HashFetcher, HASHES_TIMEOUT_MS } from './hash-fetcher.ts';
 import type { Hasher } from './hasher.ts';
 import { checkChunkAgainstPieces, chunkCount, chunkRange, HASH_BYTES } from './manifest.ts';
 import type { Source } from './remote-catalog.ts';
@@ -56,6 +56,9 @@ export class Download {
   #writes = new Set<Promise<void>>();
   #timer: TimerHandle | null = null;
   #finishing = false;
+  #starting = true;
+  /** Since when no connected swarm source could send the piece hashes (null while one can). */
+  #noHashSourceSince: number | null = null;
   #log: Logger;
 
   constructor(record: TransferRecord, deps: DownloadDeps) {
@@ -94,6 +97,7 @@ export class Download {
       });
     }
     for (const source of sources) this.addSource(source);
+    this.#starting = false;
     this.#log.info({ resumedPieces: held.count, pieces: held.length, sources: sources.length }, 'download started');
     this.#pump();
   }
@@ -222,13 +226,17 @@ export class Download {
 
   #pump(): void {
     const scheduler = this.#scheduler;
-    if (!scheduler || this.finished || this.#finishing) return;
+    if (!scheduler || this.finished || this.#finishing || this.#starting) return;
     const now = this.#deps.timers.now();
     scheduler.onTimeouts(now);
     if (this.#hashes && !this.#leaves) {
       this.#hashes.pump(now);
-      // Without a swarm source no one can give the hashes: go on, checked by the whole-file hash only.
-      if (!this.#hashes.done && this.#sources.size > 0 && [...this.#sources.values()].every((s) => !s.swarm)) {
+      // With no swarm source to give the hashes for a while, go on: the whole-file hash still checks.
+      const hashSource = [...this.#sources.values()].some((s) => s.swarm && s.root === this.record.content_root);
+      if (hashSource) this.#noHashSourceSince = null;
+      else if (this.#noHashSourceSince === null) this.#noHashSourceSince = now;
+      else if (now - this.#noHashSourceSince > HASHES_TIMEOUT_MS) {
+        this.#log.info({}, 'no peer can send the chunk hashes; verifying by the whole-file hash only');
         this.#hashes = null;
       }
     }

@@ -34,6 +34,8 @@ export interface TransferPeer {
   bytes: number;
   chunks: number;
   speed_bps: number;
+  /** Requests this peer left unanswered past their deadline. */
+  timeouts: number;
   banned: boolean;
   ban_reason: string | null;
 }

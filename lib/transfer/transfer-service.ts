@@ -97,6 +97,7 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
       bytes: p.bytes,
       chunks: p.chunks,
       speed_bps: Math.round(p.speedBps),
+      timeouts: p.timeouts,
       banned: p.banned,
       ban_reason: p.banReason ?? null,
     }));

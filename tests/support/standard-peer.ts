@@ -263,6 +263,11 @@ export interface StandardPeerOptions {
   chunkRequestTimeoutMs?: number;
   /** How many times one chunk is requested before `download` rejects with CHUNK_TIMEOUT. Default 3. */
   chunkAttempts?: number;
+  /**
+   * Test behaviours beyond the page, for peers that misbehave: 'silent' accepts chunk requests and
+   * never answers; 'corrupt' answers with the right length but flipped bytes. Default 'honest'.
+   */
+  serving?: 'honest' | 'silent' | 'corrupt';
   /** Clock in milliseconds since the epoch (stamps and the 300 s check). Default: wall clock with sub-ms precision. */
   now?: () => number;
 }
@@ -320,6 +325,8 @@ export class StandardPeer {
   private readonly defects: StandardPeerDefects;
   private readonly server = net.createServer((socket) => this.adopt(socket, 'acceptor', null));
   private readonly served = new Map<string, ServedFile>();
+  /** Chunk bytes served so far (before base64). */
+  bytesServed = 0;
   private readonly sources = new Map<string, Set<string>>();
   private readonly seenMessageIds = new Set<string>();
   private readonly downloads = new Set<DownloadState>();
@@ -346,6 +353,7 @@ export class StandardPeer {
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       chunkRequestTimeoutMs: options.chunkRequestTimeoutMs ?? DEFAULT_CHUNK_REQUEST_TIMEOUT_MS,
       chunkAttempts: options.chunkAttempts ?? DEFAULT_CHUNK_ATTEMPTS,
+      serving: options.serving ?? 'honest',
       now: options.now ?? (() => performance.timeOrigin + performance.now()),
     };
     for (const file of options.sharedFiles ?? []) this.addServed(computeManifest(file.name, file.data, this.opts.chunkSize, this.id), file.data);
@@ -649,8 +657,12 @@ export class StandardPeer {
   private serveChunk(conn: StandardConnection, requester: string, fileId: string, index: number): void {
     const file = this.served.get(fileId);
     if (file === undefined || index >= file.manifest.chunk_count) return;
+    if (this.opts.serving === 'silent') return;
     const size = file.manifest.chunk_size;
-    const data = file.data.subarray(index * size, (index + 1) * size).toString('base64');
+    let bytes = file.data.subarray(index * size, (index + 1) * size);
+    if (this.opts.serving === 'corrupt') bytes = Buffer.from(bytes.map((b) => b ^ 0x5a));
+    this.bytesServed += bytes.length;
+    const data = bytes.toString('base64');
     this.sendEnvelope(conn, this.createEnvelope('file_chunk', { file_id: fileId, chunk_index: index, data }, requester));
   }
 
