@@ -8,7 +8,8 @@ export default tseslint.config(
   {
     // Tests read JSON responses whose shape is what they assert; typing each would hide nothing.
     files: ['tests/**/*.ts'],
-    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+    // They also assert that control characters never reach file names, so they spell them in regexes.
+    rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-control-regex': 'off' },
   },
   {
     rules: {

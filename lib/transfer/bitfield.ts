@@ -9,7 +9,8 @@ export class Bitfield {
   private setCount = 0;
 
   constructor(length: number) {
-    if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`bitfield length ${length} is invalid`);
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new RangeError(`bitfield length ${length} is invalid`);
     this.length = length;
     this.bits = new Uint8Array(Math.ceil(length / 8));
   }
@@ -18,7 +19,9 @@ export class Bitfield {
   static fromBytes(bytes: Uint8Array, length: number): Bitfield {
     const field = new Bitfield(length);
     if (bytes.length !== field.bits.length) {
-      throw new RangeError(`bitfield of ${length} bits needs ${field.bits.length} bytes, got ${bytes.length}`);
+      throw new RangeError(
+        `bitfield of ${length} bits needs ${field.bits.length} bytes, got ${bytes.length}`,
+      );
     }
     const spare = field.bits.length * 8 - length;
     if (spare > 0 && (bytes[bytes.length - 1]! & ((1 << spare) - 1)) !== 0) {

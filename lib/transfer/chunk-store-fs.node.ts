@@ -26,8 +26,12 @@ import { uniqueSafeName } from './safe-name.ts';
 export const PARTIAL_DIR = '.partial';
 /** Persist the bitfield after this many bytes of new pieces: bounds what a crash makes us refetch. */
 export const FLUSH_EVERY_BYTES = 16 * 1024 * 1024;
-/** ... or this long after the first unpersisted piece, whichever comes first. */
-export const FLUSH_INTERVAL_MS = 2_000;
+/**
+ * ... or this long after the first unpersisted piece, whichever comes first. Short, because on a
+ * slow or capped link 16 MiB takes long to arrive and everything unpersisted is fetched twice after
+ * a crash; ten fdatasyncs a second cost little next to that.
+ */
+export const FLUSH_INTERVAL_MS = 100;
 /** Free space kept beyond the file itself, so a download never fills the disk to the last byte. */
 export const FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024;
 
@@ -50,7 +54,8 @@ export interface FsChunkStoreOptions {
 
 /** Opens (or resumes) the partial download of `fileId`. Throws DISK_FULL when the rest will not fit. */
 export async function openFsChunkStore(options: FsChunkStoreOptions): Promise<FsChunkStore> {
-  if (!isSha256Hex(options.fileId)) throw new ChunkStoreError('BAD_CHUNK', 'fileId is not a sha256 hex string');
+  if (!isSha256Hex(options.fileId))
+    throw new ChunkStoreError('BAD_FILE_ID', 'fileId is not a sha256 hex string');
   const dir = join(options.dataDir, PARTIAL_DIR);
   await mkdir(dir, { recursive: true });
   const partPath = join(dir, `${options.fileId}.part`);
@@ -61,16 +66,26 @@ export async function openFsChunkStore(options: FsChunkStoreOptions): Promise<Fs
     if (err.code === 'ENOENT') return null;
     throw err;
   });
-  const held = fd === null ? new Bitfield(count) : await loadBitfield(bitfieldPath, options, count, (await fd.stat()).size);
-  const missingBytes = Math.max(0, options.fileSize - held.count * options.chunkSize);
-  const margin = options.freeSpaceMarginBytes ?? FREE_SPACE_MARGIN_BYTES;
-  const fs = await statfs(dir);
-  if (fs.bavail * fs.bsize < missingBytes + margin) {
+  try {
+    // Check the space before allocating anything sized by the file.
+    const resumed =
+      fd === null ? null : await loadBitfield(bitfieldPath, options, count, (await fd.stat()).size);
+    const missingBytes = Math.max(0, options.fileSize - (resumed?.count ?? 0) * options.chunkSize);
+    await assertFreeSpace(dir, missingBytes + (options.freeSpaceMarginBytes ?? FREE_SPACE_MARGIN_BYTES));
+    fd ??= await open(partPath, 'w+');
+    return new FsChunkStore(options, partPath, bitfieldPath, fd, resumed ?? new Bitfield(count));
+  } catch (err) {
     await fd?.close();
-    throw new ChunkStoreError('DISK_FULL', `need ${missingBytes + margin} bytes free in ${dir}, have ${fs.bavail * fs.bsize}`);
+    throw err;
   }
-  fd ??= await open(partPath, 'w+');
-  return new FsChunkStore(options, partPath, bitfieldPath, fd, held);
+}
+
+async function assertFreeSpace(dir: string, neededBytes: number): Promise<void> {
+  const fs = await statfs(dir);
+  const freeBytes = fs.bavail * fs.bsize;
+  if (freeBytes < neededBytes) {
+    throw new ChunkStoreError('DISK_FULL', `need ${neededBytes} bytes free in ${dir}, have ${freeBytes}`);
+  }
 }
 
 export class FsChunkStore implements ChunkStore {
@@ -86,6 +101,7 @@ export class FsChunkStore implements ChunkStore {
   private fd: FileHandle;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | null = null;
+  private finalizing = false;
   /** Pieces set in memory since the last flush (bytes bound the batch; the flag catches empty pieces). */
   private unflushedBytes = 0;
   private dirty = false;
@@ -94,7 +110,13 @@ export class FsChunkStore implements ChunkStore {
   private flushChain: Promise<void> = Promise.resolve();
   private readonly inFlight = new Set<Promise<unknown>>();
 
-  constructor(options: FsChunkStoreOptions, partialPath: string, bitfieldPath: string, fd: FileHandle, held: Bitfield) {
+  constructor(
+    options: FsChunkStoreOptions,
+    partialPath: string,
+    bitfieldPath: string,
+    fd: FileHandle,
+    held: Bitfield,
+  ) {
     this.fileId = options.fileId;
     this.fileSize = options.fileSize;
     this.chunkSize = options.chunkSize;
@@ -139,17 +161,20 @@ export class FsChunkStore implements ChunkStore {
       this.unflushedBytes += data.length;
       this.dirty = true;
       if (this.unflushedBytes >= this.flushEveryBytes) await this.flush();
-      else this.flushTimer ??= setTimeout(() => void this.flush().catch(() => {}), this.flushIntervalMs).unref();
+      else
+        this.flushTimer ??= setTimeout(() => void this.flush().catch(() => {}), this.flushIntervalMs).unref();
     });
   }
 
   read(start: number, length: number): Promise<Uint8Array> {
     return this.track(async () => {
-      if (!this.hasRange(start, length)) throw new ChunkStoreError('MISSING_DATA', `bytes ${start}+${length} not all held`);
+      if (!this.hasRange(start, length))
+        throw new ChunkStoreError('MISSING_DATA', `bytes ${start}+${length} not all held`);
       const out = new Uint8Array(length);
-      for (let done = 0; done < length; ) {
+      for (let done = 0; done < length;) {
         const { bytesRead } = await this.fd.read(out, done, length - done, start + done);
-        if (bytesRead === 0) throw new ChunkStoreError('MISSING_DATA', `partial file ends before byte ${start + done}`);
+        if (bytesRead === 0)
+          throw new ChunkStoreError('MISSING_DATA', `partial file ends before byte ${start + done}`);
         done += bytesRead;
       }
       return out;
@@ -171,12 +196,23 @@ export class FsChunkStore implements ChunkStore {
    */
   async finalize(destDir: string, wantedName: string): Promise<string> {
     this.assertOpen();
-    if (!this.held.complete) throw new ChunkStoreError('INCOMPLETE', `${this.count}/${this.chunkCount} pieces held`);
-    await Promise.allSettled(this.inFlight);
-    await this.fd.datasync();
-    const actual = await sha256File(this.partialPath);
-    if (actual !== this.fileId) {
-      throw new ChunkStoreError('HASH_MISMATCH', `assembled file hashes to ${actual}, expected ${this.fileId}`);
+    if (this.finalizing) throw new ChunkStoreError('STORE_CLOSED', 'finalize is already running');
+    if (!this.held.complete)
+      throw new ChunkStoreError('INCOMPLETE', `${this.count}/${this.chunkCount} pieces held`);
+    this.finalizing = true;
+    try {
+      await Promise.allSettled(this.inFlight);
+      await this.fd.datasync();
+      const actual = await sha256File(this.partialPath);
+      if (actual !== this.fileId) {
+        throw new ChunkStoreError(
+          'HASH_MISMATCH',
+          `assembled file hashes to ${actual}, expected ${this.fileId}`,
+        );
+      }
+    } catch (err) {
+      this.finalizing = false;
+      throw err;
     }
     await this.shutDown(false);
     await mkdir(destDir, { recursive: true });
@@ -251,7 +287,8 @@ export class FsChunkStore implements ChunkStore {
 
   /** Runs an operation while open, and lets close() wait for it. */
   private track<T>(operation: () => Promise<T>): Promise<T> {
-    this.assertOpen();
+    if (this.state !== 'open')
+      return Promise.reject(new ChunkStoreError('STORE_CLOSED', 'chunk store is closed'));
     const run = operation().catch((err: unknown) => {
       throw asStoreError(err);
     });
@@ -266,7 +303,12 @@ export class FsChunkStore implements ChunkStore {
 }
 
 /** Reads the bitfield file; anything unreadable or for other geometry means "nothing held". */
-async function loadBitfield(path: string, options: FsChunkStoreOptions, count: number, partBytes: number): Promise<Bitfield> {
+async function loadBitfield(
+  path: string,
+  options: FsChunkStoreOptions,
+  count: number,
+  partBytes: number,
+): Promise<Bitfield> {
   const bytes = await readOptional(path);
   if (bytes === null || bytes.length < BITFIELD_HEADER_BYTES) return new Bitfield(count);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -285,7 +327,8 @@ async function loadBitfield(path: string, options: FsChunkStoreOptions, count: n
   }
   // Belt and braces: a bit whose piece lies past the end of the partial file cannot be true.
   for (let i = 0; i < count; i++) {
-    if (held.get(i) && Math.min((i + 1) * options.chunkSize, options.fileSize) > partBytes) held.set(i, false);
+    if (held.get(i) && Math.min((i + 1) * options.chunkSize, options.fileSize) > partBytes)
+      held.set(i, false);
   }
   return held;
 }
@@ -301,7 +344,7 @@ async function readOptional(path: string): Promise<Uint8Array | null> {
 }
 
 async function writeFully(fd: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < data.length; ) {
+  for (let done = 0; done < data.length;) {
     const { bytesWritten } = await fd.write(data, done, data.length - done, position + done);
     done += bytesWritten;
   }
@@ -309,7 +352,11 @@ async function writeFully(fd: FileHandle, data: Uint8Array, position: number): P
 
 /** Moves `from` into `dir` under a free sanitised name without ever replacing an existing file. */
 async function moveWithoutOverwrite(from: string, dir: string, wantedName: string): Promise<string> {
-  const exists = (path: string) => lstat(path).then(() => true, () => false);
+  const exists = (path: string) =>
+    lstat(path).then(
+      () => true,
+      () => false,
+    );
   for (;;) {
     const target = join(dir, await uniqueSafeName(dir, wantedName, exists));
     try {
@@ -341,6 +388,7 @@ async function syncDirectory(dir: string): Promise<void> {
 
 function asStoreError(err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new ChunkStoreError('DISK_FULL', 'disk full while writing', { cause: err });
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new ChunkStoreError('DISK_FULL', 'disk full while writing', { cause: err });
   return err;
 }

@@ -53,7 +53,8 @@ export class MemoryChunkStore implements ChunkStore {
 
   async read(start: number, length: number): Promise<Uint8Array> {
     this.assertOpen();
-    if (!this.hasRange(start, length)) throw new ChunkStoreError('MISSING_DATA', `bytes ${start}+${length} not all held`);
+    if (!this.hasRange(start, length))
+      throw new ChunkStoreError('MISSING_DATA', `bytes ${start}+${length} not all held`);
     return this.data.slice(start, start + length);
   }
 

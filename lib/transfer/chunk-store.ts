@@ -44,6 +44,8 @@ export type ChunkStoreErrorCode =
   | 'INCOMPLETE'
   /** the assembled file's SHA-256 is not its file_id; the file is not moved into place */
   | 'HASH_MISMATCH'
+  /** a file id that is not a lower-case sha256 hex string (it names files on disk) */
+  | 'BAD_FILE_ID'
   /** used after close */
   | 'STORE_CLOSED';
 
@@ -70,7 +72,10 @@ export function piecesForRange(
     throw new ChunkStoreError('BAD_CHUNK', `byte range ${start}+${length} past the end (${store.fileSize})`);
   }
   if (length === 0) return null;
-  return { first: Math.floor(start / store.chunkSize), last: Math.floor((start + length - 1) / store.chunkSize) };
+  return {
+    first: Math.floor(start / store.chunkSize),
+    last: Math.floor((start + length - 1) / store.chunkSize),
+  };
 }
 
 /** The byte range of piece `index`, after checking the index and that `data` has exactly its length. */
@@ -84,7 +89,10 @@ export function checkedRange(
   }
   const range = chunkRange(store.fileSize, store.chunkSize, index);
   if (data.length !== range.end - range.start) {
-    throw new ChunkStoreError('BAD_CHUNK', `piece ${index} must be ${range.end - range.start} bytes, got ${data.length}`);
+    throw new ChunkStoreError(
+      'BAD_CHUNK',
+      `piece ${index} must be ${range.end - range.start} bytes, got ${data.length}`,
+    );
   }
   return range;
 }

@@ -228,7 +228,12 @@ export class Download {
     const scheduler = this.#scheduler;
     if (!scheduler || this.finished || this.#finishing || this.#starting) return;
     const now = this.#deps.timers.now();
-    scheduler.onTimeouts(now);
+    // A timed-out request may still sit in the peer's queue: a swarm peer is told to drop it, so it
+    // does not spend its upload on a piece that is being fetched elsewhere.
+    for (const request of scheduler.onTimeouts(now)) {
+      const source = this.#sources.get(request.peerId);
+      if (source?.swarm) this.#deps.sendCancel(request.peerId, request.chunkIndex, source.chunkSize);
+    }
     if (this.#hashes && !this.#leaves) {
       this.#hashes.pump(now);
       // With no swarm source to give the hashes for a while, go on: the whole-file hash still checks.

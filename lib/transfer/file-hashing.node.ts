@@ -76,11 +76,18 @@ export async function hashFile(path: string, options: HashFileOptions = {}): Pro
         slot = next;
       }
       if (position === 0) leafList.push(sha256Node(new Uint8Array(0))); // empty file: one leaf, sha256("")
-      if (leafList.length !== chunkCount(position, chunkSize)) throw new Error('file changed while being hashed');
+      if (leafList.length !== chunkCount(position, chunkSize))
+        throw new Error('file changed while being hashed');
       const leaves = new Uint8Array(leafList.length * HASH_BYTES);
       leafList.forEach((leaf, i) => leaves.set(leaf, i * HASH_BYTES));
       const fileId = await whole.digest();
-      return { fileId, size: position, chunkSize, leaves, root: bytesToHex(await merkleRoot(leaves, nodeHasher)) };
+      return {
+        fileId,
+        size: position,
+        chunkSize,
+        leaves,
+        root: bytesToHex(await merkleRoot(leaves, nodeHasher)),
+      };
     } finally {
       await whole.close();
     }
@@ -95,7 +102,7 @@ export async function sha256File(path: string): Promise<string> {
   try {
     const hash = createHash('sha256');
     const buffer = new Uint8Array(READ_BYTES);
-    for (let position = 0; ; ) {
+    for (let position = 0; ;) {
       const length = await readFull(fd, buffer, position);
       if (length === 0) break;
       hash.update(buffer.subarray(0, length));
@@ -171,7 +178,10 @@ class WorkerWholeHash implements WholeHash {
 
   constructor(slots: Uint8Array[]) {
     this.busy = slots.map(() => false);
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { slots: slots.map((s) => s.buffer) } });
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { slots: slots.map((s) => s.buffer) },
+    });
     let reject: (err: Error) => void = () => {};
     this.failed = new Promise<never>((_, r) => (reject = r));
     this.failed.catch(() => {}); // observed through the promises returned below

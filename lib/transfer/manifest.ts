@@ -65,7 +65,11 @@ export function chunkCount(fileSize: number, chunkSize: number): number {
 }
 
 /** Byte range [start, end) of chunk `index`; the last chunk is short, an empty file's chunk 0 is empty. */
-export function chunkRange(fileSize: number, chunkSize: number, index: number): { start: number; end: number } {
+export function chunkRange(
+  fileSize: number,
+  chunkSize: number,
+  index: number,
+): { start: number; end: number } {
   const count = chunkCount(fileSize, chunkSize);
   if (!Number.isSafeInteger(index) || index < 0 || index >= count) {
     throw new RangeError(`chunk index ${index} outside 0..${count - 1}`);
@@ -103,19 +107,25 @@ export function makeStandardManifest(args: {
  * MAX_STANDARD_CHUNK_BYTES for what we send. Ids must be lower-case hex, as the reference peer
  * sends them, and `checksum` must equal `file_id` (the protocol says they are the same hash).
  */
-export function validateStandardManifest(x: unknown, options: { maxChunkSize?: number } = {}): ManifestValidation {
+export function validateStandardManifest(
+  x: unknown,
+  options: { maxChunkSize?: number } = {},
+): ManifestValidation {
   const maxChunkSize = options.maxChunkSize ?? MAX_RECEIVED_CHUNK_BYTES;
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return fail('manifest is not an object');
   const m = x as Record<string, unknown>;
   if (!isSha256Hex(m.file_id)) return fail('file_id is not a lower-case sha256 hex string');
   if (m.checksum !== m.file_id) return fail('checksum differs from file_id');
-  if (typeof m.file_name !== 'string' || m.file_name.length === 0) return fail('file_name is not a non-empty string');
-  if (m.file_name.length > MAX_MANIFEST_NAME_CHARS) return fail(`file_name longer than ${MAX_MANIFEST_NAME_CHARS}`);
+  if (typeof m.file_name !== 'string' || m.file_name.length === 0)
+    return fail('file_name is not a non-empty string');
+  if (m.file_name.length > MAX_MANIFEST_NAME_CHARS)
+    return fail(`file_name longer than ${MAX_MANIFEST_NAME_CHARS}`);
   if (!isSize(m.file_size)) return fail('file_size is not a safe non-negative integer');
   if (!isSize(m.chunk_size) || m.chunk_size < 1 || m.chunk_size > maxChunkSize) {
     return fail(`chunk_size is not an integer in 1..${maxChunkSize}`);
   }
-  if (m.chunk_count !== chunkCount(m.file_size, m.chunk_size)) return fail('chunk_count inconsistent with file_size');
+  if (m.chunk_count !== chunkCount(m.file_size, m.chunk_size))
+    return fail('chunk_count inconsistent with file_size');
   if (typeof m.owner !== 'string' || m.owner.length === 0 || m.owner.length > MAX_OWNER_CHARS) {
     return fail('owner is not a non-empty string');
   }
@@ -154,7 +164,8 @@ export function validateContentInfo(x: unknown, fileSize: number): Validation<Co
   if (!isSize(c.chunk_size) || c.chunk_size < 1 || c.chunk_size > MAX_RECEIVED_CHUNK_BYTES) {
     return fail(`chunk_size is not an integer in 1..${MAX_RECEIVED_CHUNK_BYTES}`);
   }
-  if (c.hash_count !== chunkCount(fileSize, c.chunk_size)) return fail('hash_count inconsistent with file size');
+  if (c.hash_count !== chunkCount(fileSize, c.chunk_size))
+    return fail('hash_count inconsistent with file size');
   if (c.hash_count > MAX_LEAF_COUNT) return fail(`more than ${MAX_LEAF_COUNT} hashes`);
   return { ok: true, value: { root: c.root, chunk_size: c.chunk_size, hash_count: c.hash_count } };
 }
@@ -309,7 +320,12 @@ export async function verifyHashPiece(
  * Calls `need(level, index)` for each sibling node a proof of leaves [start, end) must carry, in
  * proof order. Shared by the prover and the verifier so they cannot disagree.
  */
-function walkProof(leafCount: number, start: number, end: number, need: (level: number, index: number) => void): void {
+function walkProof(
+  leafCount: number,
+  start: number,
+  end: number,
+  need: (level: number, index: number) => void,
+): void {
   let lo = start;
   let hi = end;
   let size = leafCount;
@@ -373,7 +389,8 @@ export async function checkChunkAgainstPieces(args: {
 }): Promise<PieceCheck> {
   const { fileSize, pieceSize, data, hasher } = args;
   const chunk = chunkRange(fileSize, args.otherChunkSize, args.otherIndex);
-  if (data.length !== chunk.end - chunk.start) throw new RangeError('chunk data length does not match its range');
+  if (data.length !== chunk.end - chunk.start)
+    throw new RangeError('chunk data length does not match its range');
   const { first, last } = coveringPieces(fileSize, pieceSize, args.otherChunkSize, args.otherIndex);
   let uncheckedBytes = 0;
   for (let piece = first; piece <= last; piece++) {
@@ -395,19 +412,33 @@ export async function checkChunkAgainstPieces(args: {
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-function overlapping(fileSize: number, range: { start: number; end: number }, size: number): { first: number; last: number } {
+function overlapping(
+  fileSize: number,
+  range: { start: number; end: number },
+  size: number,
+): { first: number; last: number } {
   if (range.end === range.start) return { first: 0, last: 0 }; // only an empty file has an empty chunk
   const count = chunkCount(fileSize, size);
-  return { first: Math.floor(range.start / size), last: Math.min(Math.floor((range.end - 1) / size), count - 1) };
+  return {
+    first: Math.floor(range.start / size),
+    last: Math.min(Math.floor((range.end - 1) / size), count - 1),
+  };
 }
 
 function assertGeometry(fileSize: number, chunkSize: number): void {
   if (!isSize(fileSize)) throw new RangeError(`file size ${fileSize} is not a safe non-negative integer`);
-  if (!isSize(chunkSize) || chunkSize < 1) throw new RangeError(`chunk size ${chunkSize} is not a positive integer`);
+  if (!isSize(chunkSize) || chunkSize < 1)
+    throw new RangeError(`chunk size ${chunkSize} is not a positive integer`);
 }
 
 function checkRange(leafCount: number, start: number, end: number): void {
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end <= start || end > leafCount) {
+  if (
+    !Number.isSafeInteger(start) ||
+    !Number.isSafeInteger(end) ||
+    start < 0 ||
+    end <= start ||
+    end > leafCount
+  ) {
     throw new RangeError(`leaf range [${start}, ${end}) outside 0..${leafCount}`);
   }
 }

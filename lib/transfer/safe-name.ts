@@ -14,6 +14,7 @@ const MAX_EXTENSION_BYTES = 32;
 const MAX_CLASH_ATTEMPTS = 10_000;
 
 /** C0 and C1 control characters (incl. NUL) and the bidi overrides that can disguise an extension. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 /** Characters Windows forbids in names (separators are handled before this). */
 const WINDOWS_RESERVED_CHARS = /[<>:"|?*]/g;
@@ -30,7 +31,11 @@ const encoder = new TextEncoder();
 export function sanitizeFileName(name: string): string {
   let base = String(name).normalize('NFC').replace(UNSAFE_CHARS, '');
   base = base.replace(DRIVE_PREFIX, '');
-  base = base.split(/[/\\]/).filter((segment) => segment.trim() !== '').pop() ?? '';
+  base =
+    base
+      .split(/[/\\]/)
+      .filter((segment) => segment.trim() !== '')
+      .pop() ?? '';
   base = base.replace(WINDOWS_RESERVED_CHARS, '_');
   base = trimName(base);
   if (WINDOWS_DEVICE_NAME.test(base)) base = `_${base}`;
@@ -94,7 +99,11 @@ function truncateBytes(text: string, maxBytes: number): string {
 
 /** Drops surrounding whitespace, leading dots (hidden files, `..`) and trailing dots (Windows drops them). */
 function trimName(name: string): string {
-  return name.trim().replace(/^\.+/, '').replace(/[.\s]+$/, '').trim();
+  return name
+    .trim()
+    .replace(/^\.+/, '')
+    .replace(/[.\s]+$/, '')
+    .trim();
 }
 
 function utf8Length(text: string): number {

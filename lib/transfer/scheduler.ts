@@ -33,7 +33,7 @@
  */
 import { ChunkGeometry } from './chunk-geometry.ts';
 import type { BadChunkKind } from './peer-score.ts';
-import { endgameChunks, pickNewChunk, type PickContext } from './piece-picker.ts';
+import { ENDGAME_STRAGGLER_FRACTION, endgameChunks, pickNewChunk, type PickContext } from './piece-picker.ts';
 import { PiecePool } from './piece-pool.ts';
 import { RequestBook, type ChunkRequest } from './request-book.ts';
 import { createSourcePeer, sourcePeerStats, type SourcePeer } from './source-peer.ts';
@@ -140,7 +140,7 @@ export class Scheduler {
     if (this.#pool.rarity.sourcedCandidateCount === 0) {
       for (const peer of order) {
         if (!peer.pipeline.hasRoom) continue;
-        for (const chunk of endgameChunks(this.#pickContext, peer)) {
+        for (const chunk of endgameChunks(this.#pickContext, peer, now)) {
           sent.push(this.#send(peer, chunk, now));
           if (!peer.pipeline.hasRoom) break;
         }
@@ -222,9 +222,16 @@ export class Scheduler {
    * flight. Never later than the earliest deadline, possibly earlier (then onTimeouts finds nothing
    * and the next answer is exact).
    */
-  nextDeadline(): number | undefined {
+  nextDeadline(now = -Infinity): number | undefined {
     if (this.#book.size === 0) return undefined;
-    return this.#deadlineFloor;
+    if (this.#pool.complete || this.#pool.rarity.sourcedCandidateCount > 0) return this.#deadlineFloor;
+    // Endgame: also wake when a request starts to straggle (past `now`), so an idle peer can copy it.
+    let wake = this.#deadlineFloor;
+    for (const request of this.#book.all()) {
+      const straggling = request.sentAt + (request.deadline - request.sentAt) * ENDGAME_STRAGGLER_FRACTION;
+      if (straggling > now && straggling < wake) wake = straggling;
+    }
+    return wake;
   }
 
   state(now: number): SchedulerState {

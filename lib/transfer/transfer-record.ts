@@ -36,6 +36,9 @@ export interface TransferPeer {
   speed_bps: number;
   /** Requests this peer left unanswered past their deadline. */
   timeouts: number;
+  /** Good chunks that arrived after their pieces had come from elsewhere (wasted bytes). */
+  redundant_chunks: number;
+  bad_chunks: number;
   banned: boolean;
   ban_reason: string | null;
 }

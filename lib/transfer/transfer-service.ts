@@ -98,6 +98,8 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
       chunks: p.chunks,
       speed_bps: Math.round(p.speedBps),
       timeouts: p.timeouts,
+      redundant_chunks: p.redundantChunks,
+      bad_chunks: p.badChunks,
       banned: p.banned,
       ban_reason: p.banReason ?? null,
     }));

@@ -201,7 +201,7 @@ export function runSimulation(options: SimOptions): SimResult {
     for (const request of scheduler.nextRequests(now)) send(request);
     result.state = scheduler.state(now);
     if (result.state !== 'running') break;
-    const deadline = scheduler.nextDeadline();
+    const deadline = scheduler.nextDeadline(now);
     let next = events.nextTime() ?? now + IDLE_STEP_MS;
     if (deadline !== undefined) next = Math.min(next, deadline);
     if (next > maxTime) break;

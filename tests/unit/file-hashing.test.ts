@@ -48,7 +48,7 @@ describe('hashFile', () => {
   it('handles piece sizes that do not divide the read size, across many reads', async () => {
     const data = randomBytes(9 * 1024 * 1024 + 12_345); // three worker-path reads or more
     const path = writeTemp('odd', data);
-    for (const chunkSize of [100_000, 5 * 1024 * 1024, 7]) {
+    for (const chunkSize of [100_000, 5 * 1024 * 1024, 4099]) {
       const result = await hashFile(path, { chunkSize, singleThread: false });
       expect(result).toEqual(await expected(data, chunkSize));
     }
@@ -77,6 +77,8 @@ describe('sha256File', () => {
   it('is the whole-file sha256', async () => {
     const data = randomBytes(5 * 1024 * 1024 + 3);
     expect(await sha256File(writeTemp('whole', data))).toBe(sha(data).toString('hex'));
-    expect(await sha256File(writeTemp('empty', new Uint8Array(0)))).toBe(sha(new Uint8Array(0)).toString('hex'));
+    expect(await sha256File(writeTemp('empty', new Uint8Array(0)))).toBe(
+      sha(new Uint8Array(0)).toString('hex'),
+    );
   });
 });

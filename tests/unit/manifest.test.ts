@@ -108,22 +108,41 @@ describe('standard manifest', () => {
   });
 
   it('builds what we announce: 1 MiB chunks, checksum = file_id, the given owner', () => {
-    const m = makeStandardManifest({ fileId: good.file_id, fileName: 'a.bin', fileSize: 1_500_000, owner: 'me' });
+    const m = makeStandardManifest({
+      fileId: good.file_id,
+      fileName: 'a.bin',
+      fileSize: 1_500_000,
+      owner: 'me',
+    });
     expect(m).toEqual({ ...good, file_name: 'a.bin', file_size: 1_500_000, chunk_count: 2, owner: 'me' });
-    expect(() => makeStandardManifest({ fileId: good.file_id, fileName: 'a', fileSize: 1, owner: 'me', chunkSize: 2 * 1024 * 1024 })).toThrow();
+    expect(() =>
+      makeStandardManifest({
+        fileId: good.file_id,
+        fileName: 'a',
+        fileSize: 1,
+        owner: 'me',
+        chunkSize: 2 * 1024 * 1024,
+      }),
+    ).toThrow();
   });
 });
 
 describe('content info', () => {
   const root = 'a'.repeat(64);
   it('checks the hash count against the file size', () => {
-    expect(validateContentInfo({ root, chunk_size: DEFAULT_CHUNK_SIZE, hash_count: 16 }, 1024 * 1024)).toEqual({
+    expect(
+      validateContentInfo({ root, chunk_size: DEFAULT_CHUNK_SIZE, hash_count: 16 }, 1024 * 1024),
+    ).toEqual({
       ok: true,
       value: { root, chunk_size: DEFAULT_CHUNK_SIZE, hash_count: 16 },
     });
-    expect(validateContentInfo({ root, chunk_size: DEFAULT_CHUNK_SIZE, hash_count: 15 }, 1024 * 1024).ok).toBe(false);
+    expect(
+      validateContentInfo({ root, chunk_size: DEFAULT_CHUNK_SIZE, hash_count: 15 }, 1024 * 1024).ok,
+    ).toBe(false);
     expect(validateContentInfo({ root, chunk_size: DEFAULT_CHUNK_SIZE, hash_count: 1 }, 0).ok).toBe(true);
-    expect(validateContentInfo({ root: 'zz', chunk_size: DEFAULT_CHUNK_SIZE, hash_count: 1 }, 0).ok).toBe(false);
+    expect(validateContentInfo({ root: 'zz', chunk_size: DEFAULT_CHUNK_SIZE, hash_count: 1 }, 0).ok).toBe(
+      false,
+    );
     expect(validateContentInfo({ root, chunk_size: 1, hash_count: 2 ** 30 }, 2 ** 30).ok).toBe(false);
   });
 });
@@ -131,7 +150,13 @@ describe('content info', () => {
 describe('Merkle tree', () => {
   it('follows the documented definition', async () => {
     const leaves = packedLeaves(5);
-    const [a, b, c, d, e] = [0, 1, 2, 3, 4].map((i) => leafAt(leaves, i)) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+    const [a, b, c, d, e] = [0, 1, 2, 3, 4].map((i) => leafAt(leaves, i)) as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
     expect(await merkleRoot(leaves.slice(0, 32), nodeHasher)).toEqual(a);
     expect(await merkleRoot(leaves.slice(0, 64), nodeHasher)).toEqual(parent(a, b));
     expect(await merkleRoot(leaves.slice(0, 96), nodeHasher)).toEqual(parent(parent(a, b), c));
@@ -170,7 +195,9 @@ describe('Merkle tree', () => {
       expect(await verify(tree.root, n, 3, piece.hashes, proof)).toBe(false);
     }
     expect(await verify(tree.root, n, 3, piece.hashes, piece.proof.subarray(32))).toBe(false);
-    expect(await verify(tree.root, n, 3, piece.hashes, new Uint8Array([...piece.proof, ...new Uint8Array(32)]))).toBe(false);
+    expect(
+      await verify(tree.root, n, 3, piece.hashes, new Uint8Array([...piece.proof, ...new Uint8Array(32)])),
+    ).toBe(false);
     expect(await verify(tree.root, n, 4, piece.hashes, piece.proof)).toBe(false);
     expect(await verify(tree.root, 7, 3, piece.hashes, piece.proof)).toBe(false); // another tree shape
     expect(await verify(tree.root, n, 3, piece.hashes.subarray(0, 31), piece.proof)).toBe(false);
@@ -180,17 +207,25 @@ describe('Merkle tree', () => {
 
   it('random trees and ranges: the proof verifies, and against another tree it does not', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 300 }), fc.nat(), fc.nat(), fc.nat(), async (n, a, b, seed) => {
-        const start = a % n;
-        const end = start + 1 + (b % (n - start));
-        const tree = await buildMerkleTree(packedLeaves(n, seed), nodeHasher);
-        const piece = makeHashPiece(tree, { start, end });
-        expect(piece.hashes).toEqual(tree.levels[0]!.slice(start * 32, end * 32));
-        expect(await verifyHashPiece(tree.root, n, start, piece.hashes, piece.proof, nodeHasher)).toBe(true);
-        const other = await merkleRoot(packedLeaves(n, seed + 1), nodeHasher);
-        expect(await verifyHashPiece(other, n, start, piece.hashes, piece.proof, nodeHasher)).toBe(false);
-        expect(piece.proof.length / 32).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(n + 1)));
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 300 }),
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        async (n, a, b, seed) => {
+          const start = a % n;
+          const end = start + 1 + (b % (n - start));
+          const tree = await buildMerkleTree(packedLeaves(n, seed), nodeHasher);
+          const piece = makeHashPiece(tree, { start, end });
+          expect(piece.hashes).toEqual(tree.levels[0]!.slice(start * 32, end * 32));
+          expect(await verifyHashPiece(tree.root, n, start, piece.hashes, piece.proof, nodeHasher)).toBe(
+            true,
+          );
+          const other = await merkleRoot(packedLeaves(n, seed + 1), nodeHasher);
+          expect(await verifyHashPiece(other, n, start, piece.hashes, piece.proof, nodeHasher)).toBe(false);
+          expect(piece.proof.length / 32).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(n + 1)));
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -209,7 +244,9 @@ describe('Merkle tree', () => {
     const tree = await buildMerkleTree(packedLeaves(37), nodeHasher);
     for (const range of hashListPieces(37, 8)) {
       const piece = makeHashPiece(tree, range);
-      expect(await verifyHashPiece(tree.root, 37, piece.start, piece.hashes, piece.proof, nodeHasher)).toBe(true);
+      expect(await verifyHashPiece(tree.root, 37, piece.start, piece.hashes, piece.proof, nodeHasher)).toBe(
+        true,
+      );
     }
   });
 });
@@ -234,8 +271,21 @@ describe('mapping between chunk sizes', () => {
     const pieceHashes = Array.from({ length: chunkCount(1000, pieceSize) }, (_, i) =>
       sha(data.subarray(i * pieceSize, Math.min((i + 1) * pieceSize, 1000))),
     );
-    const check = (chunkSize: number, index: number, bytes: Uint8Array, known = (i: number) => pieceHashes[i]) =>
-      checkChunkAgainstPieces({ fileSize: 1000, pieceSize, otherChunkSize: chunkSize, otherIndex: index, data: bytes, pieceHash: known, hasher: nodeHasher });
+    const check = (
+      chunkSize: number,
+      index: number,
+      bytes: Uint8Array,
+      known = (i: number) => pieceHashes[i],
+    ) =>
+      checkChunkAgainstPieces({
+        fileSize: 1000,
+        pieceSize,
+        otherChunkSize: chunkSize,
+        otherIndex: index,
+        data: bytes,
+        pieceHash: known,
+        hasher: nodeHasher,
+      });
     const slice = (chunkSize: number, index: number) => {
       const { start, end } = chunkRange(1000, chunkSize, index);
       return data.slice(start, end);
@@ -250,7 +300,10 @@ describe('mapping between chunk sizes', () => {
     const badEdge = slice(100, 1);
     badEdge[0]! ^= 1; // byte 100 lies in piece 1, only partly covered: left to the whole-file check
     expect(await check(100, 1, badEdge)).toEqual({ result: 'partial', uncheckedBytes: 36 });
-    expect(await check(256, 0, slice(256, 0), (i) => (i === 2 ? undefined : pieceHashes[i]))).toEqual({ result: 'partial', uncheckedBytes: 64 });
+    expect(await check(256, 0, slice(256, 0), (i) => (i === 2 ? undefined : pieceHashes[i]))).toEqual({
+      result: 'partial',
+      uncheckedBytes: 64,
+    });
     await expect(check(256, 0, slice(256, 0).subarray(1))).rejects.toThrow(RangeError);
   });
 });

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FALLBACK_NAME, MAX_NAME_BYTES, sanitizeFileName, splitExtension, uniqueSafeName } from '../../lib/transfer/safe-name.ts';
+import {
+  FALLBACK_NAME,
+  MAX_NAME_BYTES,
+  sanitizeFileName,
+  splitExtension,
+  uniqueSafeName,
+} from '../../lib/transfer/safe-name.ts';
 
 const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
 

@@ -1,3 +1,4 @@
+import { ENDGAME_STRAGGLER_FRACTION } from '../../lib/transfer/piece-picker.ts';
 /** The Scheduler's API, call by call, with hand-picked inputs (the swarm scenarios are in scheduler.test.ts). */
 import { describe, expect, it } from 'vitest';
 import { Bitfield } from '../../lib/transfer/bitfield.ts';
@@ -19,6 +20,11 @@ function make(pieces: number, extra: { stallTimeoutMs?: number; have?: HeldPiece
 }
 
 const pieceSet = (requests: ChunkRequest[]) => requests.map((r) => r.firstPiece).sort((a, b) => a - b);
+
+/** The time at which every request in `requests` straggles (the endgame may copy it from then on). */
+function stragglingAt(requests: readonly { sentAt: number; deadline: number }[]): number {
+  return Math.max(...requests.map((r) => r.sentAt + (r.deadline - r.sentAt) * ENDGAME_STRAGGLER_FRACTION));
+}
 
 describe('Scheduler API', () => {
   it('checks its sizes; an empty file is complete at once', () => {
@@ -98,11 +104,14 @@ describe('Scheduler API', () => {
     const scheduler = make(4);
     scheduler.addPeer('a', { chunkSize: PIECE, hasAll: true });
     scheduler.addPeer('b', { chunkSize: 4 * PIECE, hasAll: true });
-    const requests = scheduler.nextRequests(0);
+    const first = scheduler.nextRequests(0);
+    // B's copy comes in the endgame, once A's requests straggle.
+    const t = stragglingAt(first);
+    const requests = [...first, ...scheduler.nextRequests(t)];
     const fromA = requests.find((r) => r.peerId === 'a')!;
-    expect(scheduler.onChunk('a', fromA.chunkIndex, 10, 'ok').accepted).toEqual([fromA.firstPiece]);
+    expect(scheduler.onChunk('a', fromA.chunkIndex, t + 10, 'ok').accepted).toEqual([fromA.firstPiece]);
     const fromB = requests.find((r) => r.peerId === 'b')!;
-    const big = scheduler.onChunk('b', fromB.chunkIndex, 20, 'ok');
+    const big = scheduler.onChunk('b', fromB.chunkIndex, t + 20, 'ok');
     expect(big.accepted).toHaveLength(3);
     expect(big.accepted).not.toContain(fromA.firstPiece);
     const stats = scheduler.stats();
@@ -111,7 +120,16 @@ describe('Scheduler API', () => {
       ['a', PIECE],
       ['b', 3 * PIECE],
     ]);
-    expect(scheduler.state(20)).toBe('complete');
+    expect(scheduler.state(t + 20)).toBe('complete');
+  });
+
+  it('does not copy requests in the endgame before they straggle', () => {
+    const scheduler = make(4);
+    scheduler.addPeer('a', { chunkSize: PIECE, hasAll: true });
+    const fromA = scheduler.nextRequests(0);
+    scheduler.addPeer('b', { chunkSize: PIECE, hasAll: true });
+    expect(scheduler.nextRequests(1)).toEqual([]);
+    expect(scheduler.nextDeadline(1)).toBe(stragglingAt(fromA));
   });
 
   it('puts the pieces of a bad chunk back, and bans at the third with a reason', () => {
@@ -171,20 +189,23 @@ describe('Scheduler API', () => {
     const fromA = scheduler.nextRequests(0); // all 4 pieces
     scheduler.addPeer('b', { chunkSize: PIECE, hasAll: true });
     expect(scheduler.stats().endgame).toBe(true);
-    const fromB = scheduler.nextRequests(1);
+    const t = stragglingAt(fromA);
+    const fromB = scheduler.nextRequests(t);
     expect(fromB.map((r) => r.peerId)).toEqual(['b', 'b', 'b', 'b']);
     expect(pieceSet(fromB)).toEqual([0, 1, 2, 3]);
     expect(fromB[0]!.firstPiece).toBe(fromA[0]!.firstPiece); // oldest first
-    const won = scheduler.onChunk('b', fromB[0]!.chunkIndex, 10, 'ok');
+    const won = scheduler.onChunk('b', fromB[0]!.chunkIndex, t + 10, 'ok');
     expect(won.cancel).toEqual([fromA[0]]);
     // A's answer still comes (no cancel in the standard protocol): redundant, not penalised.
-    expect(scheduler.onChunk('a', fromA[0]!.chunkIndex, 12, 'ok').outcome).toBe('redundant');
+    expect(scheduler.onChunk('a', fromA[0]!.chunkIndex, t + 12, 'ok').outcome).toBe('redundant');
   });
 
   it('asks for a piece at most 1 + MAX_DUPLICATES_PER_PIECE times at once', () => {
     const scheduler = make(1);
     for (const id of ['a', 'b', 'c', 'd', 'e']) scheduler.addPeer(id, { chunkSize: PIECE, hasAll: true });
-    expect(scheduler.nextRequests(0)).toHaveLength(3);
+    const first = scheduler.nextRequests(0);
+    expect(first).toHaveLength(1);
+    expect(scheduler.nextRequests(stragglingAt(first))).toHaveLength(2);
   });
 
   it('returns the requests of a peer that leaves to the pool', () => {

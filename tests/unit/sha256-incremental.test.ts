@@ -11,14 +11,20 @@ const nodeSha = (data: Uint8Array) => createHash('sha256').update(data).digest('
 
 describe('Sha256 (pure TS)', () => {
   it('matches the FIPS 180-2 / NIST example vectors', () => {
-    expect(bytesToHex(sha256Sync(ascii('abc')))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    expect(bytesToHex(sha256Sync(ascii('')))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(bytesToHex(sha256Sync(ascii('abc')))).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+    expect(bytesToHex(sha256Sync(ascii('')))).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
     expect(bytesToHex(sha256Sync(ascii('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')))).toBe(
       '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1',
     );
     const million = new Sha256();
     for (let i = 0; i < 1000; i++) million.update(ascii('a'.repeat(1000)));
-    expect(bytesToHex(million.digest())).toBe('cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0');
+    expect(bytesToHex(million.digest())).toBe(
+      'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0',
+    );
   });
 
   it('handles every length around the padding boundaries', () => {
@@ -30,16 +36,20 @@ describe('Sha256 (pure TS)', () => {
 
   it('equals node:crypto on random inputs fed in random pieces', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.array(fc.nat({ max: 3000 }), { maxLength: 8 }), (data, cuts) => {
-        const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
-        const hash = new Sha256();
-        let from = 0;
-        for (const point of [...points, data.length]) {
-          hash.update(data.subarray(from, point));
-          from = point;
-        }
-        expect(bytesToHex(hash.digest())).toBe(nodeSha(data));
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.array(fc.nat({ max: 3000 }), { maxLength: 8 }),
+        (data, cuts) => {
+          const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
+          const hash = new Sha256();
+          let from = 0;
+          for (const point of [...points, data.length]) {
+            hash.update(data.subarray(from, point));
+            from = point;
+          }
+          expect(bytesToHex(hash.digest())).toBe(nodeSha(data));
+        },
+      ),
       { numRuns: 300 },
     );
   });
