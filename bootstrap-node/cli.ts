@@ -37,6 +37,8 @@ async function main(): Promise<void> {
       },
     );
   };
+  // A stray rejection is a bug, but one peer's bad luck must not take the node down for everyone.
+  process.on('unhandledRejection', (reason) => node.log.error({ err: reason }, 'unhandled rejection (bug): the node carries on'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }

@@ -21,6 +21,7 @@ import type { Priority } from './priority-queue.ts';
 import type { Transport } from './transport.ts';
 import { decodeMessage, encodeEnvelope, makeEnvelope } from './wire/codec.ts';
 import type { OutgoingEnvelope } from './wire/codec.ts';
+import { MESSAGE_TYPES } from './wire/schema.ts';
 import type { ContentOf, Message, MessageType } from './wire/schema.ts';
 import { Emitter } from '../util/emitter.ts';
 import type { Logger } from '../util/logger.ts';
@@ -235,6 +236,10 @@ export class Connection extends Emitter<ConnectionEvents> {
   async #onMessage(message: Message): Promise<void> {
     if (message.type === 'handshake') return this.#onHandshake(message);
     if (message.type === 'swarm_auth') return this.#onSwarmAuth(message);
+    if (MESSAGE_TYPES[message.type].swarmOnly && !this.isSwarm) {
+      this.#log.debug({ type: message.type }, 'ignoring a swarm message from a peer that did not negotiate the extension');
+      return;
+    }
     if (this.state !== 'open') {
       this.#log.debug({ type: message.type }, 'ignoring a message that came before the handshake');
       return;
