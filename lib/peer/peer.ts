@@ -160,8 +160,9 @@ export class Peer extends Emitter<PeerEvents> {
    */
   async connect(host: string, port: number): Promise<RemoteInfo> {
     const target = this.#target(host, port);
-    const remote = await this.#dialOnce(target);
-    return remote;
+    // Already linked to whoever listens there: nothing to dial.
+    const existing = target.peerId ? this.connectionTo(target.peerId)?.remote : undefined;
+    return existing ?? this.#dialOnce(target);
   }
 
   /** Keeps redialling host:port in the background (a known peer from an earlier run). */
