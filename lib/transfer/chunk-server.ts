@@ -1,12 +1,12 @@
 import type { DownloadStore } from './download.ts';
 import type { Hasher } from './hasher.ts';
 import type { Library } from './library.ts';
-import { chunkCount, chunkRange, HASH_BYTES } from './manifest.ts';
+import { chunkCount, chunkRange } from './manifest.ts';
 import type { TokenBucket } from './token-bucket.ts';
 import type { Connection } from '../peer/connection.ts';
 import { encodeChunkFrame } from '../peer/wire/chunk-frame.ts';
 import { bytesToBase64 } from '../util/base64.ts';
-import { bytesEqual } from './hasher.ts';
+import { bytesEqual, HASH_BYTES } from './hasher.ts';
 import type { Logger } from '../util/logger.ts';
 
 /**

@@ -15,8 +15,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout, clearTimeout } from 'node:timers';
 import { Bitfield } from './bitfield.ts';
-import type { ChunkStore } from './chunk-store.ts';
-import { ChunkStoreError, checkedRange, piecesForRange } from './chunk-store.ts';
+import { BitfieldChunkStore, ChunkStoreError, checkedRange } from './chunk-store.ts';
 import { sha256File } from './file-hashing.node.ts';
 import { isSha256Hex } from './hasher.ts';
 import { chunkCount } from './manifest.ts';
@@ -88,14 +87,10 @@ async function assertFreeSpace(dir: string, neededBytes: number): Promise<void> 
   }
 }
 
-export class FsChunkStore implements ChunkStore {
+export class FsChunkStore extends BitfieldChunkStore {
   readonly fileId: string;
-  readonly fileSize: number;
-  readonly chunkSize: number;
-  readonly chunkCount: number;
   readonly partialPath: string;
   private readonly bitfieldPath: string;
-  private readonly held: Bitfield;
   private readonly flushEveryBytes: number;
   private readonly flushIntervalMs: number;
   private fd: FileHandle;
@@ -117,39 +112,13 @@ export class FsChunkStore implements ChunkStore {
     fd: FileHandle,
     held: Bitfield,
   ) {
+    super(options.fileSize, options.chunkSize, held);
     this.fileId = options.fileId;
-    this.fileSize = options.fileSize;
-    this.chunkSize = options.chunkSize;
-    this.chunkCount = held.length;
     this.partialPath = partialPath;
     this.bitfieldPath = bitfieldPath;
     this.fd = fd;
-    this.held = held;
     this.flushEveryBytes = options.flushEveryBytes ?? FLUSH_EVERY_BYTES;
     this.flushIntervalMs = options.flushIntervalMs ?? FLUSH_INTERVAL_MS;
-  }
-
-  get count(): number {
-    return this.held.count;
-  }
-
-  get complete(): boolean {
-    return this.held.complete;
-  }
-
-  has(index: number): boolean {
-    return this.held.get(index);
-  }
-
-  hasRange(start: number, length: number): boolean {
-    const pieces = piecesForRange(this, start, length);
-    if (pieces === null) return true;
-    for (let i = pieces.first; i <= pieces.last; i++) if (!this.held.get(i)) return false;
-    return true;
-  }
-
-  bitfield(): Uint8Array {
-    return this.held.toBytes();
   }
 
   write(index: number, data: Uint8Array): Promise<void> {

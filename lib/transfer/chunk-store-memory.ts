@@ -1,46 +1,15 @@
 /** A ChunkStore in memory, for tests and small transfers. */
 import { Bitfield } from './bitfield.ts';
-import type { ChunkStore } from './chunk-store.ts';
-import { ChunkStoreError, checkedRange, piecesForRange } from './chunk-store.ts';
+import { BitfieldChunkStore, ChunkStoreError, checkedRange } from './chunk-store.ts';
 import { chunkCount } from './manifest.ts';
 
-export class MemoryChunkStore implements ChunkStore {
-  readonly fileSize: number;
-  readonly chunkSize: number;
-  readonly chunkCount: number;
-  private readonly held: Bitfield;
+export class MemoryChunkStore extends BitfieldChunkStore {
   private readonly data: Uint8Array;
   private closed = false;
 
   constructor(fileSize: number, chunkSize: number) {
-    this.fileSize = fileSize;
-    this.chunkSize = chunkSize;
-    this.chunkCount = chunkCount(fileSize, chunkSize);
-    this.held = new Bitfield(this.chunkCount);
+    super(fileSize, chunkSize, new Bitfield(chunkCount(fileSize, chunkSize)));
     this.data = new Uint8Array(fileSize);
-  }
-
-  get count(): number {
-    return this.held.count;
-  }
-
-  get complete(): boolean {
-    return this.held.complete;
-  }
-
-  has(index: number): boolean {
-    return this.held.get(index);
-  }
-
-  hasRange(start: number, length: number): boolean {
-    const pieces = piecesForRange(this, start, length);
-    if (pieces === null) return true;
-    for (let i = pieces.first; i <= pieces.last; i++) if (!this.held.get(i)) return false;
-    return true;
-  }
-
-  bitfield(): Uint8Array {
-    return this.held.toBytes();
   }
 
   async write(index: number, data: Uint8Array): Promise<void> {

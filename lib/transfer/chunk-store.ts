@@ -5,6 +5,7 @@
  * Chunks here are the store's own pieces (the swarm piece size, 64 KiB by default). Reads are by
  * byte range so a chunk of another size (a 1 MiB standard chunk) can be served from several pieces.
  */
+import { Bitfield } from './bitfield.ts';
 import { chunkRange } from './manifest.ts';
 
 export interface ChunkStore {
@@ -31,6 +32,52 @@ export interface ChunkStore {
   read(start: number, length: number): Promise<Uint8Array>;
   /** Releases resources; persists what is durable. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/**
+ * What every store shares: which pieces are held, in a Bitfield whose bit a subclass sets once that
+ * piece's bytes are stored. Subclasses add how bytes are written, read and released.
+ */
+export abstract class BitfieldChunkStore implements ChunkStore {
+  readonly fileSize: number;
+  readonly chunkSize: number;
+  readonly chunkCount: number;
+  protected readonly held: Bitfield;
+
+  /** `held` has one bit per piece (its length is the piece count); it may be resumed from disk. */
+  protected constructor(fileSize: number, chunkSize: number, held: Bitfield) {
+    this.fileSize = fileSize;
+    this.chunkSize = chunkSize;
+    this.chunkCount = held.length;
+    this.held = held;
+  }
+
+  get count(): number {
+    return this.held.count;
+  }
+
+  get complete(): boolean {
+    return this.held.complete;
+  }
+
+  has(index: number): boolean {
+    return this.held.get(index);
+  }
+
+  hasRange(start: number, length: number): boolean {
+    const pieces = piecesForRange(this, start, length);
+    if (pieces === null) return true;
+    for (let i = pieces.first; i <= pieces.last; i++) if (!this.held.get(i)) return false;
+    return true;
+  }
+
+  bitfield(): Uint8Array {
+    return this.held.toBytes();
+  }
+
+  abstract write(index: number, data: Uint8Array): Promise<void>;
+  abstract read(start: number, length: number): Promise<Uint8Array>;
+  abstract close(): Promise<void>;
 }
 
 export type ChunkStoreErrorCode =

@@ -2,7 +2,8 @@ import { Bitfield } from './bitfield.ts';
 import type { ChunkStore } from './chunk-store.ts';
 import { HashFetcher, HASHES_TIMEOUT_MS } from './hash-fetcher.ts';
 import type { Hasher } from './hasher.ts';
-import { checkChunkAgainstPieces, chunkCount, chunkRange, HASH_BYTES } from './manifest.ts';
+import { HASH_BYTES } from './hasher.ts';
+import { checkChunkAgainstPieces, chunkCount, chunkRange } from './manifest.ts';
 import type { Source } from './remote-catalog.ts';
 import { Scheduler } from './scheduler.ts';
 import type { ChunkVerdict, PeerStats } from './scheduler.ts';
@@ -213,10 +214,15 @@ export class Download {
   #track(write: Promise<void>): void {
     const tracked = write.catch((err: Error & { code?: string }) => {
       const reason = err.code === 'DISK_FULL' ? `disk full while writing: ${err.message}` : `could not write: ${err.message}`;
-      void this.#fail(reason);
+      this.#guard(this.#fail(reason));
     });
     this.#writes.add(tracked);
     void tracked.finally(() => this.#writes.delete(tracked));
+  }
+
+  /** Background work must never become an unhandled rejection (it would end the process). */
+  #guard(work: Promise<void>): void {
+    work.catch((err) => this.#log.error({ err }, 'download bookkeeping failed'));
   }
 
   #ban(peerId: string, reason: string): void {
@@ -247,8 +253,8 @@ export class Download {
     }
     if (!this.#hashes || this.#leaves) this.#request(now);
     const state = scheduler.state(now);
-    if (state === 'complete') return void this.#complete();
-    if (state === 'stalled') return void this.#fail(this.#stallReason());
+    if (state === 'complete') return this.#guard(this.#complete());
+    if (state === 'stalled') return this.#guard(this.#fail(this.#stallReason()));
     const status = this.#sources.size > 0 ? 'running' : 'pending';
     if (this.record.status !== status) this.#setStatus(status, null);
     this.#schedule();

@@ -11,9 +11,11 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import { bytesToHex } from './hasher.ts';
+import { HASH_BYTES } from './hasher.ts';
 import { nodeHasher, sha256Node } from './hasher.node.ts';
-import { DEFAULT_CHUNK_SIZE, HASH_BYTES, chunkCount, merkleRoot } from './manifest.ts';
+import { DEFAULT_CHUNK_SIZE, chunkCount } from './manifest.ts';
+import { merkleRoot } from './merkle.ts';
+import { bytesToHex } from '../util/base64.ts';
 
 /** Target bytes per read: large enough that per-call overhead vanishes, small enough to stay in cache. */
 export const READ_BYTES = 4 * 1024 * 1024;
@@ -37,7 +39,7 @@ export interface FileHashes {
   chunkSize: number;
   /** Piece hashes packed: leaf i is bytes [32 i, 32 i + 32). */
   leaves: Uint8Array;
-  /** Hex Merkle root over `leaves` (see manifest.ts). */
+  /** Hex Merkle root over `leaves` (see merkle.ts). */
   root: string;
 }
 

@@ -1,6 +1,7 @@
-import { HASH_BYTES, hashListPieces, verifyHashPiece } from './manifest.ts';
-import type { LeafRange } from './manifest.ts';
+import { hashListPieces, verifyHashPiece } from './merkle.ts';
+import type { LeafRange } from './merkle.ts';
 import type { Hasher } from './hasher.ts';
+import { HASH_BYTES } from './hasher.ts';
 import { hexToBytes } from '../util/base64.ts';
 import type { Timers } from '../util/timers.ts';
 

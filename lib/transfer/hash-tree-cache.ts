@@ -1,7 +1,7 @@
 import type { Hasher } from './hasher.ts';
 import type { Library } from './library.ts';
-import { buildMerkleTree, makeHashPiece, MAX_HASHES_PER_PIECE } from './manifest.ts';
-import type { HashPiece, MerkleTree } from './manifest.ts';
+import { buildMerkleTree, makeHashPiece, MAX_HASHES_PER_PIECE } from './merkle.ts';
+import type { HashPiece, MerkleTree } from './merkle.ts';
 
 /**
  * Merkle trees of shared files, built on first request for their hashes and kept for the few files

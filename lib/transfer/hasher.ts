@@ -11,29 +11,16 @@ export interface HashStream {
 }
 
 export interface Hasher {
-  /** SHA-256 of one buffer (a chunk, or a 65-byte Merkle parent). Resolves to 32 bytes. */
+  /** SHA-256 of one buffer (a chunk, or a 65-byte Merkle parent). Resolves to HASH_BYTES bytes. */
   sha256(data: Uint8Array): Promise<Uint8Array>;
   /** A streaming hash for data too large to hold at once (the whole-file id). */
   createStream(): HashStream;
 }
 
-const HEX_DIGITS = '0123456789abcdef';
+/** Bytes in a SHA-256 hash, i.e. in one Merkle node and in one entry of a packed leaf list. */
+export const HASH_BYTES = 32;
+
 const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
-
-/** Lower-case hex, the form the standard protocol uses for file ids. */
-export function bytesToHex(bytes: Uint8Array): string {
-  let out = '';
-  for (const byte of bytes) out += HEX_DIGITS[byte >> 4]! + HEX_DIGITS[byte & 15]!;
-  return out;
-}
-
-/** Parses hex (either case); throws a RangeError on odd length or a non-hex digit. */
-export function hexToBytes(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new RangeError('not a hex string');
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
 
 /** True for a lower-case 64-digit hex string, the only form a SHA-256 id takes on the wire. */
 export function isSha256Hex(value: unknown): value is string {

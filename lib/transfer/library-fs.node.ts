@@ -11,20 +11,20 @@
  *
  * Safety: names come from readdir, so they never hold a separator; entries are lstat'ed and only
  * regular files are indexed (symlinks are never followed, not even to a file inside the directory);
- * `read()` opens with O_NOFOLLOW and re-checks the real path, so a name swapped for a symlink after
- * indexing is refused. Hidden names (leading dot) are skipped: editors, rsync and copy tools write
- * their temp files that way.
+ * `read()` opens with O_NOFOLLOW and re-checks the real path (library-read.node.ts), so a name
+ * swapped for a symlink after indexing is refused. Hidden names (leading dot) are skipped: editors,
+ * rsync and copy tools write their temp files that way.
  */
-import { constants as fsConstants } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, realpath, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, realpath, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { hashFile } from './file-hashing.node.ts';
 import { LIBRARY_INDEX_NAME, makeLibraryIndex, readLibraryIndex, writeFileAtomic } from './library-index.node.ts';
 import type { DiskEntry, LibraryIndexFile } from './library-index.node.ts';
+import { leavesFileIntact, readLeavesFile, readSharedRange } from './library-read.node.ts';
 import type { LibraryEvents, LocalFile, Library } from './library.ts';
 import { LibraryError } from './library.ts';
-import { DEFAULT_CHUNK_SIZE, HASH_BYTES, chunkCount } from './manifest.ts';
+import { DEFAULT_CHUNK_SIZE, chunkCount } from './manifest.ts';
 import { sanitizeFileName } from './safe-name.ts';
 import { SettleWatcher } from './settle-watcher.node.ts';
 import { Emitter } from '../util/emitter.ts';
@@ -42,8 +42,6 @@ export const DEFAULT_SETTLE_MS = 1000;
 const PROGRESS_LOG_INTERVAL_MS = 1000;
 /** Folds the index writes of a burst of changes (a folder copied in) into one. */
 const INDEX_SAVE_DELAY_MS = 100;
-/** O_NOFOLLOW does not exist on Windows; there the realpath check below is the only guard. */
-const OPEN_NO_FOLLOW = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0);
 
 export interface FsLibraryOptions {
   /** The node's data dir. */
@@ -191,52 +189,24 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
     return true;
   }
 
-  /**
-   * Opens the file for each read rather than caching descriptors: a cached fd would keep serving a
-   * file that was deleted or replaced on disk (and keep its space held), and the open/fstat/close
-   * costs microseconds next to a 64 KiB read sent over the network.
-   */
+  /** A fresh open per read, checked against the index (see readSharedRange). */
   async read(fileId: string, start: number, length: number): Promise<Uint8Array> {
-    const shared = this.#requireShared(fileId);
-    const { file, diskName } = shared;
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > file.size) {
-      throw new LibraryError('OUT_OF_RANGE', `bytes [${start}, ${start + length}) are outside ${file.name} (${file.size} bytes)`);
-    }
-    const path = join(this.sharedDir, diskName);
-    const handle = await open(path, OPEN_NO_FOLLOW).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ELOOP') throw new LibraryError('UNSAFE_PATH', `${diskName} is a symlink now; not served`);
-      this.#watcher.poll(diskName);
-      throw new LibraryError('CHANGED_ON_DISK', `${diskName} cannot be opened: ${err.message}`, { cause: err });
+    const { file, diskName } = this.#requireShared(fileId);
+    return readSharedRange({
+      sharedDir: this.sharedDir,
+      realSharedDir: this.#realSharedDir,
+      diskName,
+      file,
+      start,
+      length,
+      indexed: () => this.#entries.get(diskName),
+      onChanged: () => this.#watcher.poll(diskName),
     });
-    try {
-      const stats = await handle.stat();
-      if (!stats.isFile() || dirname(await realpath(path)) !== this.#realSharedDir) {
-        throw new LibraryError('UNSAFE_PATH', `${diskName} is no longer a plain file inside shared_files; not served`);
-      }
-      const entry = this.#entries.get(diskName);
-      if (entry === undefined || stats.size !== entry.size || stats.mtimeMs !== entry.mtimeMs) {
-        this.#watcher.poll(diskName);
-        throw new LibraryError('CHANGED_ON_DISK', `${diskName} changed since it was hashed`);
-      }
-      const out = new Uint8Array(length);
-      for (let done = 0; done < length; ) {
-        const { bytesRead } = await handle.read(out, done, length - done, start + done);
-        if (bytesRead === 0) throw new LibraryError('CHANGED_ON_DISK', `${diskName} ended early`);
-        done += bytesRead;
-      }
-      return out;
-    } finally {
-      await handle.close();
-    }
   }
 
   async leaves(fileId: string): Promise<Uint8Array> {
     const { file } = this.#requireShared(fileId);
-    const data = await readFile(this.#leavesPath(fileId));
-    if (data.length !== file.hashCount * HASH_BYTES) {
-      throw new LibraryError('CHANGED_ON_DISK', `the piece hashes of ${file.name} are damaged`);
-    }
-    return new Uint8Array(data.buffer, data.byteOffset, data.length);
+    return readLeavesFile(this.#leavesPath(fileId), file);
   }
 
   /** Stops watching and writes the index. A hash still running finishes in the background and is dropped. */
@@ -407,9 +377,8 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
     return join(this.#hashesDir, `${fileId}.leaves`);
   }
 
-  async #leavesIntact(entry: DiskEntry): Promise<boolean> {
-    const stats = await stat(this.#leavesPath(entry.fileId)).catch(() => undefined);
-    return stats?.size === chunkCount(entry.size, this.#chunkSize) * HASH_BYTES;
+  #leavesIntact(entry: DiskEntry): Promise<boolean> {
+    return leavesFileIntact(this.#leavesPath(entry.fileId), chunkCount(entry.size, this.#chunkSize));
   }
 
   #snapshot(): LibraryIndexFile {

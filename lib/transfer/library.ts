@@ -18,7 +18,7 @@ export interface LocalFile {
   readonly size: number;
   /** Piece size of the Merkle leaves (DEFAULT_CHUNK_SIZE unless the library was opened otherwise). */
   readonly chunkSize: number;
-  /** Hex Merkle root over the leaves (manifest.ts defines the tree). */
+  /** Hex Merkle root over the leaves (merkle.ts defines the tree). */
   readonly root: string;
   /** Number of leaves = chunkCount(size, chunkSize). */
   readonly hashCount: number;

@@ -5,7 +5,7 @@
  * - the **standard manifest** of STANDARD-PROTOCOL.md (`file_id` = SHA-256 of the whole file), which
  *   every peer understands and which only allows a whole-file check at the end;
  * - the swarm **content info** (`ContentInfo`), a Merkle root over SHA-256 hashes of small pieces
- *   (64 KiB by default), so swarm peers check every piece as it arrives. See merkle section below.
+ *   (64 KiB by default), so swarm peers check every piece as it arrives. The tree is defined in merkle.ts.
  */
 import type { Hasher } from './hasher.ts';
 import { bytesEqual, isSha256Hex } from './hasher.ts';
@@ -27,19 +27,8 @@ export const MAX_RECEIVED_CHUNK_BYTES = 16 * MIB;
 export const MAX_MANIFEST_NAME_CHARS = 4096;
 /** Owner ids are opaque strings; this only bounds memory. */
 export const MAX_OWNER_CHARS = 1024;
-/** Bytes in a SHA-256 hash, i.e. in one Merkle node. */
-export const HASH_BYTES = 32;
-/**
- * Hashes per hash-list piece: 16384 x 32 B = 512 KiB raw (683 KiB base64, ~1.1 MiB as a JSON array
- * of hex), plus a proof of at most 2 x 64 hashes, so a piece frame stays far below the 10 MiB frame
- * cap whatever the encoding. At 64 KiB pieces one hash-list piece covers 1 GiB of file.
- */
-export const MAX_HASHES_PER_PIECE = 16_384;
 /** Upper bound on leaves in a content info we accept (128 MiB of hashes; 256 GiB at 64 KiB pieces). */
 export const MAX_LEAF_COUNT = 4 * MIB;
-
-/** Domain-separation prefix of a Merkle parent node: sha256(0x01 || left || right). */
-const PARENT_PREFIX = 0x01;
 
 // ---------------------------------------------------------------------------------------------
 // Standard manifest
@@ -148,7 +137,7 @@ export function validateStandardManifest(
 
 /** What swarm peers exchange beside the standard manifest. */
 export interface ContentInfo {
-  /** Hex Merkle root over the piece hashes (definition below). */
+  /** Hex Merkle root over the piece hashes (definition in merkle.ts). */
   root: string;
   /** Piece size in bytes (DEFAULT_CHUNK_SIZE unless the sharer chose otherwise). */
   chunk_size: number;
@@ -168,174 +157,6 @@ export function validateContentInfo(x: unknown, fileSize: number): Validation<Co
     return fail('hash_count inconsistent with file size');
   if (c.hash_count > MAX_LEAF_COUNT) return fail(`more than ${MAX_LEAF_COUNT} hashes`);
   return { ok: true, value: { root: c.root, chunk_size: c.chunk_size, hash_count: c.hash_count } };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Merkle tree
-//
-// Definition (both ends must agree bit for bit):
-// - leaves: L[i] = sha256(piece i), for i in 0..n-1, n = chunkCount(file_size, chunk_size) >= 1;
-//   an empty file has one leaf, sha256 of the empty string;
-// - a level is reduced to the next by pairing nodes left to right: parent = sha256(0x01 || left || right);
-//   when a level has an odd number of nodes, its last node is promoted unchanged to the next level;
-// - the root is the single node of the last level (with one leaf, the root is that leaf).
-// The root does not encode the leaf count: the verifier takes it from the validated content info
-// (hash_count = chunkCount(file_size, chunk_size)), so the tree shape is known to it and a node
-// cannot be passed off as a leaf of another level.
-//
-// Hash pieces: a contiguous leaf range [start, end) plus a proof, the sibling hashes needed to
-// recompute the root, in the order the verifier consumes them: level by level from the leaves up,
-// at each level first the left neighbour (if the range starts on a right child) then the right
-// neighbour (if the range ends on a left child that has a sibling).
-
-/** All levels of a tree, leaves first, each packed as n x 32 bytes. */
-export interface MerkleTree {
-  readonly leafCount: number;
-  readonly levels: readonly Uint8Array[];
-  readonly root: Uint8Array;
-}
-
-/** A verifiable slice of the hash list: leaves [start, start + hashes.length / 32) and its proof. */
-export interface HashPiece {
-  start: number;
-  hashes: Uint8Array;
-  proof: Uint8Array;
-}
-
-export interface LeafRange {
-  start: number;
-  end: number;
-}
-
-/** sha256(0x01 || left || right). */
-export function merkleParent(left: Uint8Array, right: Uint8Array, hasher: Hasher): Promise<Uint8Array> {
-  const input = new Uint8Array(1 + 2 * HASH_BYTES);
-  input[0] = PARENT_PREFIX;
-  input.set(left, 1);
-  input.set(right, 1 + HASH_BYTES);
-  return hasher.sha256(input);
-}
-
-/** Builds every level from packed leaves (n x 32 bytes, n >= 1). */
-export async function buildMerkleTree(leaves: Uint8Array, hasher: Hasher): Promise<MerkleTree> {
-  const leafCount = packedCount(leaves);
-  if (leafCount < 1) throw new RangeError('a Merkle tree needs at least one leaf');
-  const levels: Uint8Array[] = [leaves];
-  let level = leaves;
-  while (level.length > HASH_BYTES) {
-    const size = level.length / HASH_BYTES;
-    const next = new Uint8Array(Math.ceil(size / 2) * HASH_BYTES);
-    for (let i = 0; i + 1 < size; i += 2) {
-      next.set(await merkleParent(node(level, i), node(level, i + 1), hasher), (i / 2) * HASH_BYTES);
-    }
-    if (size % 2 === 1) next.set(node(level, size - 1), ((size - 1) / 2) * HASH_BYTES);
-    levels.push(next);
-    level = next;
-  }
-  return { leafCount, levels, root: level };
-}
-
-/** The root only (the tree is built and dropped). */
-export async function merkleRoot(leaves: Uint8Array, hasher: Hasher): Promise<Uint8Array> {
-  return (await buildMerkleTree(leaves, hasher)).root;
-}
-
-/** Splits leaves 0..leafCount into consecutive ranges of at most `maxPerPiece` leaves. */
-export function hashListPieces(leafCount: number, maxPerPiece: number = MAX_HASHES_PER_PIECE): LeafRange[] {
-  if (!Number.isSafeInteger(maxPerPiece) || maxPerPiece < 1) throw new RangeError('maxPerPiece must be >= 1');
-  const ranges: LeafRange[] = [];
-  for (let start = 0; start < leafCount; start += maxPerPiece) {
-    ranges.push({ start, end: Math.min(start + maxPerPiece, leafCount) });
-  }
-  return ranges;
-}
-
-/** Cuts leaves [start, end) out of the tree with the proof that ties them to the root. */
-export function makeHashPiece(tree: MerkleTree, range: LeafRange): HashPiece {
-  checkRange(tree.leafCount, range.start, range.end);
-  const proof: Uint8Array[] = [];
-  walkProof(tree.leafCount, range.start, range.end, (level, index) => {
-    proof.push(node(tree.levels[level]!, index));
-  });
-  return {
-    start: range.start,
-    hashes: tree.levels[0]!.slice(range.start * HASH_BYTES, range.end * HASH_BYTES),
-    proof: concat(proof),
-  };
-}
-
-/**
- * True when `hashes` (packed, leaves start..) with `proof` recompute `root` for a tree of
- * `leafCount` leaves. Needs no other piece, so hashes are usable the moment a piece arrives.
- */
-export async function verifyHashPiece(
-  root: Uint8Array,
-  leafCount: number,
-  start: number,
-  hashes: Uint8Array,
-  proof: Uint8Array,
-  hasher: Hasher,
-): Promise<boolean> {
-  if (hashes.length % HASH_BYTES !== 0 || proof.length % HASH_BYTES !== 0) return false;
-  const end = start + hashes.length / HASH_BYTES;
-  if (!Number.isSafeInteger(leafCount) || leafCount < 1 || !Number.isSafeInteger(start)) return false;
-  if (start < 0 || end <= start || end > leafCount) return false;
-
-  // Which sibling goes where is fixed by the shape; record the plan, then check the proof length.
-  const siblings: Array<{ level: number; index: number }> = [];
-  walkProof(leafCount, start, end, (level, index) => siblings.push({ level, index }));
-  if (siblings.length !== proof.length / HASH_BYTES) return false;
-
-  let nodes: Uint8Array[] = [];
-  for (let i = 0; i < end - start; i++) nodes.push(node(hashes, i));
-  let lo = start;
-  let size = leafCount;
-  let level = 0;
-  let used = 0;
-  while (size > 1) {
-    while (used < siblings.length && siblings[used]!.level === level) {
-      const sibling = siblings[used]!;
-      if (sibling.index < lo) {
-        nodes.unshift(node(proof, used));
-        lo = sibling.index;
-      } else {
-        nodes.push(node(proof, used));
-      }
-      used++;
-    }
-    const parents: Uint8Array[] = [];
-    for (let i = 0; i < nodes.length; i += 2) {
-      // An unpaired last node can only be the level's last node (walkProof added every sibling), so it is promoted.
-      parents.push(i + 1 < nodes.length ? await merkleParent(nodes[i]!, nodes[i + 1]!, hasher) : nodes[i]!);
-    }
-    nodes = parents;
-    lo /= 2;
-    size = Math.ceil(size / 2);
-    level++;
-  }
-  return nodes.length === 1 && bytesEqual(nodes[0]!, root);
-}
-
-/**
- * Calls `need(level, index)` for each sibling node a proof of leaves [start, end) must carry, in
- * proof order. Shared by the prover and the verifier so they cannot disagree.
- */
-function walkProof(
-  leafCount: number,
-  start: number,
-  end: number,
-  need: (level: number, index: number) => void,
-): void {
-  let lo = start;
-  let hi = end;
-  let size = leafCount;
-  for (let level = 0; size > 1; level++) {
-    if (lo % 2 === 1) need(level, --lo);
-    if (hi % 2 === 1 && hi < size) need(level, hi++);
-    lo /= 2;
-    hi = Math.ceil(hi / 2);
-    size = Math.ceil(size / 2);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -431,42 +252,10 @@ function assertGeometry(fileSize: number, chunkSize: number): void {
     throw new RangeError(`chunk size ${chunkSize} is not a positive integer`);
 }
 
-function checkRange(leafCount: number, start: number, end: number): void {
-  if (
-    !Number.isSafeInteger(start) ||
-    !Number.isSafeInteger(end) ||
-    start < 0 ||
-    end <= start ||
-    end > leafCount
-  ) {
-    throw new RangeError(`leaf range [${start}, ${end}) outside 0..${leafCount}`);
-  }
-}
-
 function isSize(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
 
 function fail(reason: string): { ok: false; reason: string } {
   return { ok: false, reason };
-}
-
-function packedCount(packed: Uint8Array): number {
-  if (packed.length % HASH_BYTES !== 0) throw new RangeError('packed hashes must be a multiple of 32 bytes');
-  return packed.length / HASH_BYTES;
-}
-
-/** The i-th 32-byte node of a packed level (a view, not a copy). */
-function node(packed: Uint8Array, i: number): Uint8Array {
-  return packed.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -187,7 +187,10 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
       requestHashes: (peerId, start, count) =>
         send(peerId, (c) => c.send('hashes_request', { content: { file_id: record.file_id, start, count } })),
       onPieces: (pieces) => this.#announceHave(record, pieces),
-      onStatus: () => void this.#onStatus(download),
+      onStatus: () =>
+        void this.#onStatus(download).catch((err) =>
+          this.#o.log.error({ err, transfer: record.transfer_id }, 'could not finish a download'),
+        ),
     });
     this.#downloads.set(record.transfer_id, download);
     try {
@@ -300,7 +303,9 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
       const decoded = decodeChunkFrame(frame);
       if (!decoded.ok) return log.warn({ peer: c.peerId, reason: decoded.reason }, 'dropped a binary frame');
       const { fileId, chunkIndex, chunkSize, data } = decoded.frame;
-      void this.#downloadOf(fileId)?.onChunk(c.peerId!, chunkIndex, chunkSize, data);
+      this.#downloadOf(fileId)
+        ?.onChunk(c.peerId!, chunkIndex, chunkSize, data)
+        .catch((err) => log.error({ err, peer: c.peerId }, 'could not handle a chunk'));
     });
     peer.handle('hashes_request', async (m, c) => {
       const piece = await this.#trees.piece(m.content.file_id, m.content.start, m.content.count);

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hashFile, sha256File } from '../../lib/transfer/file-hashing.node.ts';
-import { bytesToHex } from '../../lib/transfer/hasher.ts';
 import { nodeHasher } from '../../lib/transfer/hasher.node.ts';
-import { DEFAULT_CHUNK_SIZE, chunkCount, merkleRoot } from '../../lib/transfer/manifest.ts';
+import { DEFAULT_CHUNK_SIZE, chunkCount } from '../../lib/transfer/manifest.ts';
+import { merkleRoot } from '../../lib/transfer/merkle.ts';
+import { bytesToHex } from '../../lib/util/base64.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmdrop-hash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -69,7 +69,7 @@ export const errorContent = z.looseObject({
 
 /**
  * swarm: the content root beside a manifest. `root` is the Merkle root over the SHA-256 of each
- * `chunk_size` piece (lib/transfer/manifest.ts defines the tree); `hash_count` the number of pieces.
+ * `chunk_size` piece (lib/transfer/merkle.ts defines the tree); `hash_count` the number of pieces.
  */
 export const swarmContentSchema = z.looseObject({
   root: sha256Hex,
