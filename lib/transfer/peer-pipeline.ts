@@ -37,6 +37,8 @@ export const MAX_WINDOW_BYTES = 32 * MIB;
 export const TARGET_QUEUE_MS = 500;
 /** Extra requests beyond the rate-derived size, so a window-limited peer can show it is faster. */
 export const WINDOW_HEADROOM = 2;
+/** The window at most doubles per rate sample. */
+export const WINDOW_GROWTH_PER_SAMPLE = 2;
 /** Round trips longer than this do not grow the window further (bounds the queue on awful links). */
 export const MAX_RTT_ALLOWANCE_MS = 2_000;
 /** Rate samples cover at least this long, so bursts of back-to-back arrivals do not read as infinite speed. */
@@ -170,7 +172,10 @@ export class PeerPipeline {
   #resize(): void {
     const rttMs = Math.min(this.#minRttMs ?? 0, MAX_RTT_ALLOWANCE_MS);
     const targetBytes = (this.#rateBps * (TARGET_QUEUE_MS + rttMs)) / 1000;
-    const wanted = Math.ceil(targetBytes / this.chunkBytes) + WINDOW_HEADROOM;
+    // Grow at most 2x per sample, like TCP's slow start: a capped seeder's token bucket answers its
+    // first requests in one burst, which reads as a huge rate; trusting it at once filled that peer's
+    // queue with seconds of requests that then timed out and were fetched twice (seen in the resume test).
+    const wanted = Math.min(Math.ceil(targetBytes / this.chunkBytes) + WINDOW_HEADROOM, this.#window * WINDOW_GROWTH_PER_SAMPLE);
     this.#window = Math.max(MIN_WINDOW, Math.min(this.maxWindow, wanted));
   }
 

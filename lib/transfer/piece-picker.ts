@@ -20,7 +20,7 @@ import type { RequestBook } from './request-book.ts';
 import { peerHasPiece, type SourcePeer } from './source-peer.ts';
 
 /** Endgame: a request is duplicated once this fraction of its allowed time has passed. */
-export const ENDGAME_STRAGGLER_FRACTION = 0.5;
+export const ENDGAME_STRAGGLER_FRACTION = 0.75;
 /** Endgame: a piece is asked of at most this many peers besides the first. */
 export const MAX_DUPLICATES_PER_PIECE = 2;
 /** Rarest picks a big-chunk peer samples looking for a chunk whose pieces are all still needed. */
@@ -64,7 +64,7 @@ export function pickNewChunk(ctx: PickContext, peer: SourcePeer): number | undef
 
 /**
  * Endgame: this peer's chunks covering pieces already asked of others, oldest requests first, but
- * only requests that are straggling (past half the time allowed them). Copying every outstanding
+ * only requests that are straggling (past three quarters of the time allowed them). Copying every outstanding
  * request made capped seeders with deep queues upload much of the file's tail twice (measured: a
  * resumed 24 MiB download cost the seeders 1.4-1.5x its size); stragglers are what the endgame is for.
  */

@@ -37,6 +37,8 @@ describe('a download killed with SIGKILL', () => {
     expect(started.status).toBe(200);
     const id = started.body.transfer.transfer_id;
     await waitFor(async () => (await first.api(`/api/files/transfers/${id}`)).body.transfer.bytes_received >= file.data.length / 2, 60_000, 'half the file');
+    const beforeKill = (await first.api(`/api/files/transfers/${id}`)).body.transfer.bytes_received;
+    const servedBeforeKill = seeders.reduce((sum, s) => sum + s.transfers.server.bytesServed, 0);
     expect(await first.kill('SIGKILL')).toBeNull();
 
     // Restarted with the same --dir and no --connect: known peers and the transfer come back by themselves.
@@ -52,7 +54,13 @@ describe('a download killed with SIGKILL', () => {
     expect(resumed.bytes_received).toBe(file.data.length);
     expect((await readShared(dir, 'big.bin')).equals(file.data)).toBe(true);
     const served = seeders.reduce((sum, s) => sum + s.transfers.server.bytesServed, 0);
-    const waste = JSON.stringify(resumed.peers.map((p: any) => [p.chunks, p.redundant_chunks, p.timeouts]));
+    const resumedBytes = second.lines.find((l) => l.msg === 'download started')?.resumedPieces * resumed.chunk_size;
+    const waste = JSON.stringify({
+      beforeKill,
+      servedBeforeKill,
+      resumedBytes,
+      peers: resumed.peers.map((p: any) => [p.chunks, p.redundant_chunks, p.timeouts]),
+    });
     expect(served / file.data.length, `seeders sent ${served} bytes; [chunks, redundant, timeouts] ${waste}`).toBeLessThan(1.1);
     expect(second.lines.some((l) => l.msg === 'download started' && l.resumedPieces > 0)).toBe(true);
   });
