@@ -6,6 +6,7 @@ import type pino from 'pino';
 import { buildApi } from './api/server.ts';
 import type { NodeConfig } from './config.ts';
 import { createLogger } from './logger.ts';
+import { attachSignalServer } from './signal-server.ts';
 import type { ConnectionRole } from '../lib/peer/connection.ts';
 import { loadOrCreateIdentity } from '../lib/peer/identity-store.node.ts';
 import { MessageHistory } from '../lib/peer/message-history.ts';
@@ -144,6 +145,7 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
     await library.close();
     throw err;
   }
+  const signalServer = attachSignalServer(api.server, { log });
   const apiAddress = api.server.address();
   const apiPort = typeof apiAddress === 'object' && apiAddress ? apiAddress.port : config.apiPort;
   const apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${apiPort}`;
@@ -177,6 +179,7 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
     close() {
       closing ??= (async () => {
         log.info({}, 'shutting down');
+        await signalServer.close();
         await httpServer.close();
         await transfers.close();
         await peer.close();

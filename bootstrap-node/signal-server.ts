@@ -1,0 +1,491 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { RawData, WebSocket } from 'ws';
+import { newNonce } from '../lib/peer/handshake.ts';
+import { peerIdFromPublicKey, verifySignature, ED25519_PUBLIC_KEY_BYTES } from '../lib/peer/identity.ts';
+import {
+  DEFAULT_SIGNAL_LIMITS,
+  SIGNAL_CLOSE_CODES,
+  SIGNAL_HARD_MAX_FACTOR,
+  SIGNAL_PATH,
+  SIGNAL_PROTOCOL_VERSION,
+  joinTranscript,
+  limitsOnWire,
+  parseClientMessage,
+} from '../lib/peer/signalling/messages.ts';
+import type {
+  ClientMessage,
+  ServerMessage,
+  SignalErrorCode,
+  SignalLimits,
+  SignalPeerInfo,
+} from '../lib/peer/signalling/messages.ts';
+import { TokenBucket } from '../lib/transfer/token-bucket.ts';
+import { base64ToBytes } from '../lib/util/base64.ts';
+import type { Logger } from '../lib/util/logger.ts';
+import { realTimers } from '../lib/util/timers.ts';
+import type { TimerHandle, Timers } from '../lib/util/timers.ts';
+
+/**
+ * The WebSocket signalling endpoint every node serves at `/signal` on its API port (the protocol is in
+ * lib/peer/signalling/messages.ts and docs/SIGNALLING.md). It keeps who is present and a few held
+ * messages in memory only: nothing on disk, nothing that outlives the process.
+ */
+export interface SignalServerOptions {
+  log: Logger;
+  /** Tighter limits for tests; the defaults are the protocol's. */
+  limits?: Partial<SignalLimits>;
+  timers?: Timers;
+}
+
+export interface SignalServer {
+  readonly limits: Readonly<SignalLimits>;
+  /** The peers joined right now. */
+  peers(): SignalPeerInfo[];
+  /** Closes every socket (error `shutting_down`) and stops answering upgrades. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+type CloseCode = keyof typeof SIGNAL_CLOSE_CODES;
+type ConnectionState = 'challenged' | 'joining' | 'joined' | 'closing';
+
+/** A socket we asked to close but whose peer never finished the close handshake is cut after this long. */
+const CLOSE_GRACE_MS = 1_000;
+/** Over-limit messages are counted per window of this length to tell a burst from a flood. */
+const FLOOD_WINDOW_MS = 1_000;
+
+interface Connection {
+  readonly ws: WebSocket;
+  readonly remote: string;
+  readonly nonce: string;
+  readonly bucket: TokenBucket;
+  readonly closed: Promise<void>;
+  state: ConnectionState;
+  info?: SignalPeerInfo;
+  lastHeardAt: number;
+  droppedInWindow: number;
+  dropWindowStart: number;
+  /** One `rate_limited` error per episode: answering every dropped message would feed the flood. */
+  rateErrorSent: boolean;
+  heldCount: number;
+  joinTimer?: TimerHandle;
+  killTimer?: TimerHandle;
+}
+
+/** A signal waiting for its target to join. */
+interface Held {
+  sender: Connection;
+  payload: Extract<ServerMessage, { type: 'signal' }>;
+  ref?: string;
+  timer: TimerHandle;
+}
+
+export function attachSignalServer(httpServer: Server, options: SignalServerOptions): SignalServer {
+  return new SignalHub(httpServer, options);
+}
+
+class SignalHub implements SignalServer {
+  readonly limits: Readonly<SignalLimits>;
+  readonly #http: Server;
+  readonly #log: Logger;
+  readonly #timers: Timers;
+  readonly #wss: WebSocketServer;
+  readonly #connections = new Set<Connection>();
+  readonly #present = new Map<string, Connection>();
+  readonly #held = new Map<string, Held[]>();
+  readonly #sweep: TimerHandle;
+  #closing: Promise<void> | undefined;
+
+  constructor(httpServer: Server, options: SignalServerOptions) {
+    this.limits = Object.freeze({ ...DEFAULT_SIGNAL_LIMITS, ...options.limits });
+    this.#http = httpServer;
+    this.#log = options.log.child({ component: 'signal' });
+    this.#timers = options.timers ?? realTimers;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      // The WebSocket layer refuses bigger frames from the header alone; between the limit and this
+      // we still read the message so the sender gets a `too_large` answer it can act on.
+      maxPayload: this.limits.maxMessageBytes * SIGNAL_HARD_MAX_FACTOR,
+    });
+    httpServer.on('upgrade', this.#onUpgrade);
+    // Ping every third of the idle timeout: a healthy client answers (browsers do so by themselves),
+    // so only a dead or silent one reaches the timeout.
+    this.#sweep = this.#timers.setInterval(() => this.#checkLiveness(), this.limits.idleTimeoutMs / 3);
+  }
+
+  peers(): SignalPeerInfo[] {
+    return [...this.#present.values()].map((c) => c.info!);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#http.off('upgrade', this.#onUpgrade);
+      this.#timers.clearInterval(this.#sweep);
+      for (const conn of this.#connections) this.#drop(conn, 'shutting_down', 'the node is shutting down');
+      await Promise.all([...this.#connections].map((c) => c.closed));
+      await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    })();
+    return this.#closing;
+  }
+
+  readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    if (pathOf(req.url) !== SIGNAL_PATH) {
+      // Another part of the node may serve WebSockets on its own path: leave its sockets alone.
+      if (this.#http.listenerCount('upgrade') === 1) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () =>
+          socket.destroy(),
+        );
+      }
+      return;
+    }
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+  };
+
+  #accept(ws: WebSocket, req: IncomingMessage): void {
+    let markClosed!: () => void;
+    const now = this.#timers.now();
+    const conn: Connection = {
+      ws,
+      remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+      nonce: newNonce(),
+      bucket: new TokenBucket(this.limits.messagesPerSecond, {
+        burst: this.limits.burstMessages,
+        timers: this.#timers,
+      }),
+      closed: new Promise<void>((resolve) => (markClosed = resolve)),
+      state: 'challenged',
+      lastHeardAt: now,
+      droppedInWindow: 0,
+      dropWindowStart: now,
+      rateErrorSent: false,
+      heldCount: 0,
+    };
+    this.#connections.add(conn);
+    conn.joinTimer = this.#timers.setTimeout(
+      () =>
+        this.#drop(
+          conn,
+          'join_timeout',
+          `no valid join within ${this.limits.joinTimeoutMs} ms of connecting`,
+        ),
+      this.limits.joinTimeoutMs,
+    );
+    ws.on('message', (data, isBinary) => this.#onMessage(conn, data, isBinary));
+    ws.on('pong', () => (conn.lastHeardAt = this.#timers.now()));
+    ws.on('ping', () => (conn.lastHeardAt = this.#timers.now()));
+    ws.on('error', (err) =>
+      this.#log.debug({ remote: conn.remote, reason: err.message }, 'signalling socket error'),
+    );
+    ws.on('close', (code, reason) => {
+      this.#forget(conn);
+      this.#timers.clearTimeout(conn.killTimer);
+      this.#connections.delete(conn);
+      this.#log.debug(
+        { remote: conn.remote, peer: conn.info?.peer_id, code, reason: reason.toString() },
+        'signalling socket closed',
+      );
+      markClosed();
+    });
+    this.#log.debug({ remote: conn.remote }, 'signalling socket opened');
+    this.#send(conn, {
+      type: 'challenge',
+      version: SIGNAL_PROTOCOL_VERSION,
+      nonce: conn.nonce,
+      limits: limitsOnWire(this.limits),
+    });
+  }
+
+  #onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    conn.lastHeardAt = this.#timers.now();
+    if (conn.state === 'closing' || !this.#admit(conn)) return;
+    const bytes = toBuffer(data);
+    if (bytes.length > this.limits.maxMessageBytes) {
+      this.#sendError(
+        conn,
+        'too_large',
+        `message is ${bytes.length} bytes; the limit is ${this.limits.maxMessageBytes}`,
+      );
+      return;
+    }
+    if (isBinary) {
+      this.#sendError(
+        conn,
+        'not_json',
+        'binary frames are not part of the signalling protocol: send JSON text frames',
+      );
+      return;
+    }
+    const parsed = parseClientMessage(bytes.toString('utf8'));
+    if (!parsed.ok) {
+      this.#sendError(conn, parsed.code, parsed.reason, parsed.ref);
+      return;
+    }
+    this.#dispatch(conn, parsed.message);
+  }
+
+  #dispatch(conn: Connection, message: ClientMessage): void {
+    switch (message.type) {
+      case 'join':
+        this.#join(conn, message).catch((err) => {
+          this.#log.error({ err, remote: conn.remote }, 'join failed unexpectedly');
+          this.#drop(conn, 'auth_failed', 'the join could not be checked');
+        });
+        return;
+      case 'list':
+        if (!this.#requireJoined(conn, message.id)) return;
+        this.#send(conn, {
+          type: 'peers',
+          ...this.#page(message.cursor, conn.info!.peer_id),
+          ...refOf(message.id),
+        });
+        return;
+      case 'signal':
+        if (this.#requireJoined(conn, message.id)) this.#signal(conn, message);
+        return;
+    }
+  }
+
+  /** Token bucket per connection: over the rate a message is dropped with one error; a flood is closed. */
+  #admit(conn: Connection): boolean {
+    if (conn.bucket.available() >= 1) {
+      conn.bucket.consume(1);
+      conn.rateErrorSent = false;
+      return true;
+    }
+    const now = this.#timers.now();
+    if (now - conn.dropWindowStart >= FLOOD_WINDOW_MS) {
+      conn.dropWindowStart = now;
+      conn.droppedInWindow = 0;
+    }
+    conn.droppedInWindow++;
+    const { messagesPerSecond, burstMessages } = this.limits;
+    // A whole second's allowance dropped within one second: the sender is not slowing down.
+    if (conn.droppedInWindow > messagesPerSecond) {
+      this.#log.warn(
+        { remote: conn.remote, peer: conn.info?.peer_id },
+        'closed a flooding signalling socket',
+      );
+      this.#drop(conn, 'rate_limited', `kept sending over ${messagesPerSecond} messages/s: closing`);
+    } else if (!conn.rateErrorSent) {
+      conn.rateErrorSent = true;
+      this.#sendError(
+        conn,
+        'rate_limited',
+        `over ${messagesPerSecond} messages/s (bursts of ${burstMessages}): messages are dropped until the rate falls`,
+      );
+    }
+    return false;
+  }
+
+  async #join(conn: Connection, message: Extract<ClientMessage, { type: 'join' }>): Promise<void> {
+    if (conn.state !== 'challenged') {
+      this.#sendError(
+        conn,
+        'already_joined',
+        'this socket has already joined (open another socket to join as another peer)',
+      );
+      return;
+    }
+    conn.state = 'joining';
+    const reason = await this.#checkJoin(conn.nonce, message);
+    if (conn.state !== 'joining') return; // the socket closed while we verified
+    if (reason) {
+      this.#log.info({ remote: conn.remote, peer: message.peer_id, reason }, 'refused a signalling join');
+      this.#drop(conn, 'auth_failed', reason);
+      return;
+    }
+    this.#timers.clearTimeout(conn.joinTimer);
+    const info: SignalPeerInfo = { peer_id: message.peer_id, kind: message.kind, name: message.name };
+    conn.info = info;
+    conn.state = 'joined';
+    const previous = this.#present.get(info.peer_id);
+    this.#present.set(info.peer_id, conn);
+    if (previous) this.#drop(previous, 'replaced', 'the same peer id joined on another connection');
+    this.#log.info(
+      { remote: conn.remote, peer: info.peer_id, kind: info.kind, replaced: Boolean(previous) },
+      'peer joined signalling',
+    );
+    this.#send(conn, { type: 'joined', peer_id: info.peer_id, ...this.#page(undefined, info.peer_id) });
+    for (const other of this.#present.values()) {
+      if (other !== conn) this.#send(other, { type: 'peer-joined', peer: info });
+    }
+    this.#deliverHeld(conn);
+  }
+
+  /** Null if the join proves its id; otherwise why not. */
+  async #checkJoin(nonce: string, message: Extract<ClientMessage, { type: 'join' }>): Promise<string | null> {
+    const key = base64ToBytes(message.key);
+    if (key?.length !== ED25519_PUBLIC_KEY_BYTES)
+      return 'key is not base64 of a raw 32-byte Ed25519 public key';
+    if ((await peerIdFromPublicKey(key)) !== message.peer_id)
+      return `peer_id ${message.peer_id} is not derived from key`;
+    const signature = base64ToBytes(message.signature);
+    if (!signature || !(await verifySignature(key, signature, joinTranscript(nonce, message.peer_id)))) {
+      return 'signature does not verify over "swarmdrop-signal/1\\n<nonce>\\n<peer_id>" with this nonce';
+    }
+    return null;
+  }
+
+  #signal(conn: Connection, message: Extract<ClientMessage, { type: 'signal' }>): void {
+    const from = conn.info!.peer_id;
+    if (message.from !== undefined && message.from !== from) {
+      this.#sendError(conn, 'bad_message', `from must be your own peer id (${from}) or left out`, message.id);
+      return;
+    }
+    if (message.to === from) {
+      this.#sendError(conn, 'bad_message', 'a peer cannot signal itself', message.id);
+      return;
+    }
+    const payload = { type: 'signal' as const, from, to: message.to, data: message.data };
+    const target = this.#present.get(message.to);
+    if (target) {
+      this.#send(target, payload);
+      return;
+    }
+    const { holdMaxMessages, holdMs } = this.limits;
+    if (conn.heldCount >= holdMaxMessages) {
+      this.#sendError(
+        conn,
+        'hold_full',
+        `${holdMaxMessages} signals already wait for absent peers; peer ${message.to} is not present`,
+        message.id,
+      );
+      return;
+    }
+    const held: Held = { sender: conn, payload, ref: message.id, timer: undefined };
+    held.timer = this.#timers.setTimeout(() => {
+      this.#unhold(held);
+      this.#sendError(
+        conn,
+        'unknown_peer',
+        `peer ${message.to} is not present (waited ${holdMs} ms for it to join)`,
+        message.id,
+      );
+    }, holdMs);
+    conn.heldCount++;
+    const queue = this.#held.get(message.to) ?? [];
+    queue.push(held);
+    this.#held.set(message.to, queue);
+  }
+
+  #deliverHeld(target: Connection): void {
+    const queue = this.#held.get(target.info!.peer_id);
+    if (!queue) return;
+    for (const held of [...queue]) {
+      this.#unhold(held);
+      this.#send(target, held.payload);
+    }
+  }
+
+  #unhold(held: Held): void {
+    this.#timers.clearTimeout(held.timer);
+    held.sender.heldCount--;
+    const queue = this.#held.get(held.payload.to);
+    if (!queue) return;
+    const at = queue.indexOf(held);
+    if (at >= 0) queue.splice(at, 1);
+    if (queue.length === 0) this.#held.delete(held.payload.to);
+  }
+
+  /** A page of present peers after `cursor`, in id order (so a cursor stays valid as peers come and go). */
+  #page(cursor: string | undefined, self: string): { peers: SignalPeerInfo[]; next?: string } {
+    const ids = [...this.#present.keys()]
+      .filter((id) => id !== self && (cursor === undefined || id > cursor))
+      .sort();
+    const page = ids.slice(0, this.limits.peersPerPage);
+    const peers = page.map((id) => this.#present.get(id)!.info!);
+    return ids.length > page.length ? { peers, next: page.at(-1)! } : { peers };
+  }
+
+  #requireJoined(conn: Connection, ref: string | undefined): boolean {
+    if (conn.state === 'joined') return true;
+    this.#sendError(conn, 'not_joined', 'send join and wait for joined first', ref);
+    return false;
+  }
+
+  #checkLiveness(): void {
+    const now = this.#timers.now();
+    for (const conn of this.#connections) {
+      if (conn.state === 'closing') continue;
+      if (now - conn.lastHeardAt >= this.limits.idleTimeoutMs) {
+        this.#drop(conn, 'idle_timeout', `nothing received for ${this.limits.idleTimeoutMs} ms`);
+      } else {
+        conn.ws.ping();
+      }
+    }
+  }
+
+  #send(conn: Connection, message: ServerMessage): void {
+    if (conn.state === 'closing' || conn.ws.readyState !== conn.ws.OPEN) return;
+    if (conn.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.#drop(conn, 'too_slow', `over ${this.limits.maxBufferedBytes} bytes waiting to be read`);
+      return;
+    }
+    conn.ws.send(JSON.stringify(message));
+  }
+
+  #sendError(conn: Connection, code: SignalErrorCode, message: string, ref?: string): void {
+    this.#log.debug(
+      { remote: conn.remote, peer: conn.info?.peer_id, code, reason: message },
+      'signalling error',
+    );
+    this.#send(conn, { type: 'error', code, message, ...refOf(ref) });
+  }
+
+  /** Tells the peer why, closes its socket, and forgets it at once. Safe to call twice. */
+  #drop(conn: Connection, code: CloseCode, message: string): void {
+    if (conn.state === 'closing') return;
+    this.#forget(conn);
+    this.#log.debug(
+      { remote: conn.remote, peer: conn.info?.peer_id, code, reason: message },
+      'closing a signalling socket',
+    );
+    // Written directly: #send refuses a closing socket, and its slow-reader check must not recurse here.
+    if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(JSON.stringify({ type: 'error', code, message }));
+    conn.ws.close(SIGNAL_CLOSE_CODES[code], code);
+    conn.killTimer = this.#timers.setTimeout(() => conn.ws.terminate(), CLOSE_GRACE_MS);
+  }
+
+  /** Removes every trace of the connection: presence, its held signals, its timers. Idempotent. */
+  #forget(conn: Connection): void {
+    const wasJoined = conn.state === 'joined';
+    conn.state = 'closing';
+    this.#timers.clearTimeout(conn.joinTimer);
+    if (conn.heldCount > 0) {
+      for (const queue of [...this.#held.values()]) {
+        for (const held of [...queue]) if (held.sender === conn) this.#unhold(held);
+      }
+    }
+    const id = conn.info?.peer_id;
+    // A replaced socket is no longer the one present under its id: its going is not a departure.
+    if (!wasJoined || id === undefined || this.#present.get(id) !== conn) return;
+    this.#present.delete(id);
+    this.#log.info({ remote: conn.remote, peer: id }, 'peer left signalling');
+    for (const other of this.#present.values()) this.#send(other, { type: 'peer-left', peer_id: id });
+  }
+}
+
+function pathOf(url: string | undefined): string {
+  try {
+    return new URL(url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return '';
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+function refOf(ref: string | undefined): { ref?: string } {
+  return ref === undefined ? {} : { ref };
+}
