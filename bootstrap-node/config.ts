@@ -23,6 +23,14 @@ export interface NodeConfig {
   downloadLimit: number;
   /** A download with no usable source for this long fails, seconds. */
   stallTimeout: number;
+  /** Signalling endpoints to join (ws://host:port/signal); peers met there are linked over WebRTC. */
+  bootstrap: string[];
+  /** No TCP listener and no TCP dialling: WebRTC only. */
+  noTcp: boolean;
+  /** STUN/TURN servers for WebRTC (stun:host:port, turn:USER:PASS@host:port); default none. */
+  iceServers: string[];
+  /** No new links once this many peers are connected. */
+  maxPeers: number;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -52,6 +60,20 @@ const FLAGS: Record<string, FlagSpec> = {
   'upload-limit': { type: 'string', value: 'BYTES/S', help: 'cap on the rate this node serves chunks at (default unlimited; suffixes K, M, G)' },
   'download-limit': { type: 'string', value: 'BYTES/S', help: 'cap on the rate this node downloads at (default unlimited; suffixes K, M, G)' },
   'stall-timeout': { type: 'string', value: 'SECONDS', help: 'fail a download that has had no usable source this long (default 30)' },
+  bootstrap: {
+    type: 'string',
+    multiple: true,
+    value: 'URL',
+    help: 'join this signalling endpoint (ws://host:port/signal) and link to the peers there over WebRTC (repeatable; env SWARMDROP_BOOTSTRAP, comma-separated)',
+  },
+  'no-tcp': { type: 'boolean', help: 'no TCP listener and no TCP dialling: peers are reached over WebRTC only' },
+  'ice-server': {
+    type: 'string',
+    multiple: true,
+    value: 'URL',
+    help: 'STUN or TURN server for WebRTC: stun:host:port or turn:USER:PASS@host:port (repeatable; default none)',
+  },
+  'max-peers': { type: 'string', value: 'N', help: 'link to at most this many peers found through signalling (default 20)' },
   'log-level': { type: 'string', value: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
   quiet: { type: 'boolean', help: 'do not print logs to stdout (they still go to <dir>/logs/)' },
   help: { type: 'boolean', help: 'show this help and exit' },
@@ -100,6 +122,26 @@ export function parseBytes(text: string, what: string): number {
   return Math.floor(value);
 }
 
+/** The configuration with every default, as if no flag and no environment variable were given. */
+export function defaultConfig(): NodeConfig {
+  const parsed = parseConfig([], {});
+  if (parsed.kind !== 'run') throw new Error('unreachable');
+  return parsed.config;
+}
+
+/** Loopback-only settings for tests and benchmarks: free ports, 127.0.0.1 everywhere. */
+export function loopbackConfig(overrides: Partial<NodeConfig>): NodeConfig {
+  return {
+    ...defaultConfig(),
+    port: 0,
+    host: '127.0.0.1',
+    apiPort: 0,
+    apiHost: '127.0.0.1',
+    advertise: '127.0.0.1',
+    ...overrides,
+  };
+}
+
 export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: NodeConfig };
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
@@ -132,7 +174,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     uploadLimit: parseBytes(str('upload-limit') ?? '0', '--upload-limit'),
     downloadLimit: parseBytes(str('download-limit') ?? '0', '--download-limit'),
     stallTimeout: Number(str('stall-timeout') ?? '30'),
+    bootstrap: (values.bootstrap as string[] | undefined) ?? (env.SWARMDROP_BOOTSTRAP ?? '').split(',').filter(Boolean),
+    noTcp: values['no-tcp'] === true,
+    iceServers: (values['ice-server'] as string[] | undefined) ?? [],
+    maxPeers: Number(str('max-peers') ?? '20'),
   };
+  for (const url of config.bootstrap) {
+    if (!/^wss?:\/\/[^/]+/.test(url)) throw new ConfigError(`--bootstrap takes a ws:// or wss:// URL such as ws://127.0.0.1:8000/signal, not "${url}"`);
+  }
+  if (!Number.isInteger(config.maxPeers) || config.maxPeers < 1) throw new ConfigError('--max-peers must be a whole number of at least 1');
+  if (config.noTcp && config.connect.length) throw new ConfigError('--connect dials over TCP, which --no-tcp turns off');
   if (!(config.stallTimeout > 0)) throw new ConfigError('--stall-timeout must be a positive number of seconds');
   if (config.name !== null && config.name.length > 64) throw new ConfigError('--name is limited to 64 characters');
   return { kind: 'run', config };

@@ -3,14 +3,12 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import { newNonce } from '../lib/peer/handshake.ts';
-import { peerIdFromPublicKey, verifySignature, ED25519_PUBLIC_KEY_BYTES } from '../lib/peer/identity.ts';
 import {
   DEFAULT_SIGNAL_LIMITS,
   SIGNAL_CLOSE_CODES,
   SIGNAL_HARD_MAX_FACTOR,
   SIGNAL_PATH,
   SIGNAL_PROTOCOL_VERSION,
-  joinTranscript,
   limitsOnWire,
   parseClientMessage,
 } from '../lib/peer/signalling/messages.ts';
@@ -21,8 +19,11 @@ import type {
   SignalLimits,
   SignalPeerInfo,
 } from '../lib/peer/signalling/messages.ts';
-import { TokenBucket } from '../lib/transfer/token-bucket.ts';
-import { base64ToBytes } from '../lib/util/base64.ts';
+import { HoldQueue } from '../lib/peer/signalling/hold.ts';
+import { joinRefusal } from '../lib/peer/signalling/join-proof.ts';
+import type { JoinMessage } from '../lib/peer/signalling/join-proof.ts';
+import { PresentPeers } from '../lib/peer/signalling/present-peers.ts';
+import { MessageRateGate } from '../lib/peer/signalling/rate-gate.ts';
 import type { Logger } from '../lib/util/logger.ts';
 import { realTimers } from '../lib/util/timers.ts';
 import type { TimerHandle, Timers } from '../lib/util/timers.ts';
@@ -52,34 +53,21 @@ type ConnectionState = 'challenged' | 'joining' | 'joined' | 'closing';
 
 /** A socket we asked to close but whose peer never finished the close handshake is cut after this long. */
 const CLOSE_GRACE_MS = 1_000;
-/** Over-limit messages are counted per window of this length to tell a burst from a flood. */
-const FLOOD_WINDOW_MS = 1_000;
 
 interface Connection {
   readonly ws: WebSocket;
   readonly remote: string;
   readonly nonce: string;
-  readonly bucket: TokenBucket;
+  readonly rate: MessageRateGate;
   readonly closed: Promise<void>;
   state: ConnectionState;
   info?: SignalPeerInfo;
   lastHeardAt: number;
-  droppedInWindow: number;
-  dropWindowStart: number;
-  /** One `rate_limited` error per episode: answering every dropped message would feed the flood. */
-  rateErrorSent: boolean;
-  heldCount: number;
   joinTimer?: TimerHandle;
   killTimer?: TimerHandle;
 }
 
-/** A signal waiting for its target to join. */
-interface Held {
-  sender: Connection;
-  payload: Extract<ServerMessage, { type: 'signal' }>;
-  ref?: string;
-  timer: TimerHandle;
-}
+type SignalPayload = Extract<ServerMessage, { type: 'signal' }>;
 
 export function attachSignalServer(httpServer: Server, options: SignalServerOptions): SignalServer {
   return new SignalHub(httpServer, options);
@@ -92,8 +80,9 @@ class SignalHub implements SignalServer {
   readonly #timers: Timers;
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<Connection>();
-  readonly #present = new Map<string, Connection>();
-  readonly #held = new Map<string, Held[]>();
+  readonly #present: PresentPeers<Connection>;
+  /** Signals waiting for their target to join. */
+  readonly #held: HoldQueue<Connection, SignalPayload>;
   readonly #sweep: TimerHandle;
   #closing: Promise<void> | undefined;
 
@@ -102,6 +91,19 @@ class SignalHub implements SignalServer {
     this.#http = httpServer;
     this.#log = options.log.child({ component: 'signal' });
     this.#timers = options.timers ?? realTimers;
+    this.#present = new PresentPeers(this.limits.peersPerPage);
+    this.#held = new HoldQueue({
+      holdMs: this.limits.holdMs,
+      maxPerSender: this.limits.holdMaxMessages,
+      timers: this.#timers,
+      onExpire: ({ sender, target, ref }) =>
+        this.#sendError(
+          sender,
+          'unknown_peer',
+          `peer ${target} is not present (waited ${this.limits.holdMs} ms for it to join)`,
+          ref,
+        ),
+    });
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -117,7 +119,7 @@ class SignalHub implements SignalServer {
   }
 
   peers(): SignalPeerInfo[] {
-    return [...this.#present.values()].map((c) => c.info!);
+    return this.#present.infos();
   }
 
   close(): Promise<void> {
@@ -151,22 +153,14 @@ class SignalHub implements SignalServer {
 
   #accept(ws: WebSocket, req: IncomingMessage): void {
     let markClosed!: () => void;
-    const now = this.#timers.now();
     const conn: Connection = {
       ws,
       remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
       nonce: newNonce(),
-      bucket: new TokenBucket(this.limits.messagesPerSecond, {
-        burst: this.limits.burstMessages,
-        timers: this.#timers,
-      }),
+      rate: new MessageRateGate(this.limits, this.#timers),
       closed: new Promise<void>((resolve) => (markClosed = resolve)),
       state: 'challenged',
-      lastHeardAt: now,
-      droppedInWindow: 0,
-      dropWindowStart: now,
-      rateErrorSent: false,
-      heldCount: 0,
+      lastHeardAt: this.#timers.now(),
     };
     this.#connections.add(conn);
     conn.joinTimer = this.#timers.setTimeout(
@@ -243,7 +237,7 @@ class SignalHub implements SignalServer {
         if (!this.#requireJoined(conn, message.id)) return;
         this.#send(conn, {
           type: 'peers',
-          ...this.#page(message.cursor, conn.info!.peer_id),
+          ...this.#present.page(message.cursor, conn.info!.peer_id),
           ...refOf(message.id),
         });
         return;
@@ -253,29 +247,18 @@ class SignalHub implements SignalServer {
     }
   }
 
-  /** Token bucket per connection: over the rate a message is dropped with one error; a flood is closed. */
+  /** Over the rate a message is dropped with one error per episode; a flood is closed. */
   #admit(conn: Connection): boolean {
-    if (conn.bucket.available() >= 1) {
-      conn.bucket.consume(1);
-      conn.rateErrorSent = false;
-      return true;
-    }
-    const now = this.#timers.now();
-    if (now - conn.dropWindowStart >= FLOOD_WINDOW_MS) {
-      conn.dropWindowStart = now;
-      conn.droppedInWindow = 0;
-    }
-    conn.droppedInWindow++;
+    const admission = conn.rate.admit();
+    if (admission === 'admit') return true;
     const { messagesPerSecond, burstMessages } = this.limits;
-    // A whole second's allowance dropped within one second: the sender is not slowing down.
-    if (conn.droppedInWindow > messagesPerSecond) {
+    if (admission === 'flood') {
       this.#log.warn(
         { remote: conn.remote, peer: conn.info?.peer_id },
         'closed a flooding signalling socket',
       );
       this.#drop(conn, 'rate_limited', `kept sending over ${messagesPerSecond} messages/s: closing`);
-    } else if (!conn.rateErrorSent) {
-      conn.rateErrorSent = true;
+    } else if (admission === 'refuse-and-tell') {
       this.#sendError(
         conn,
         'rate_limited',
@@ -285,7 +268,7 @@ class SignalHub implements SignalServer {
     return false;
   }
 
-  async #join(conn: Connection, message: Extract<ClientMessage, { type: 'join' }>): Promise<void> {
+  async #join(conn: Connection, message: JoinMessage): Promise<void> {
     if (conn.state !== 'challenged') {
       this.#sendError(
         conn,
@@ -295,7 +278,7 @@ class SignalHub implements SignalServer {
       return;
     }
     conn.state = 'joining';
-    const reason = await this.#checkJoin(conn.nonce, message);
+    const reason = await joinRefusal(conn.nonce, message);
     if (conn.state !== 'joining') return; // the socket closed while we verified
     if (reason) {
       this.#log.info({ remote: conn.remote, peer: message.peer_id, reason }, 'refused a signalling join');
@@ -306,32 +289,21 @@ class SignalHub implements SignalServer {
     const info: SignalPeerInfo = { peer_id: message.peer_id, kind: message.kind, name: message.name };
     conn.info = info;
     conn.state = 'joined';
-    const previous = this.#present.get(info.peer_id);
-    this.#present.set(info.peer_id, conn);
+    const previous = this.#present.join(conn, info);
     if (previous) this.#drop(previous, 'replaced', 'the same peer id joined on another connection');
     this.#log.info(
       { remote: conn.remote, peer: info.peer_id, kind: info.kind, replaced: Boolean(previous) },
       'peer joined signalling',
     );
-    this.#send(conn, { type: 'joined', peer_id: info.peer_id, ...this.#page(undefined, info.peer_id) });
-    for (const other of this.#present.values()) {
+    this.#send(conn, {
+      type: 'joined',
+      peer_id: info.peer_id,
+      ...this.#present.page(undefined, info.peer_id),
+    });
+    for (const other of this.#present.members()) {
       if (other !== conn) this.#send(other, { type: 'peer-joined', peer: info });
     }
-    this.#deliverHeld(conn);
-  }
-
-  /** Null if the join proves its id; otherwise why not. */
-  async #checkJoin(nonce: string, message: Extract<ClientMessage, { type: 'join' }>): Promise<string | null> {
-    const key = base64ToBytes(message.key);
-    if (key?.length !== ED25519_PUBLIC_KEY_BYTES)
-      return 'key is not base64 of a raw 32-byte Ed25519 public key';
-    if ((await peerIdFromPublicKey(key)) !== message.peer_id)
-      return `peer_id ${message.peer_id} is not derived from key`;
-    const signature = base64ToBytes(message.signature);
-    if (!signature || !(await verifySignature(key, signature, joinTranscript(nonce, message.peer_id)))) {
-      return 'signature does not verify over "swarmdrop-signal/1\\n<nonce>\\n<peer_id>" with this nonce';
-    }
-    return null;
+    for (const payload of this.#held.release(info.peer_id)) this.#send(conn, payload);
   }
 
   #signal(conn: Connection, message: Extract<ClientMessage, { type: 'signal' }>): void {
@@ -350,59 +322,15 @@ class SignalHub implements SignalServer {
       this.#send(target, payload);
       return;
     }
-    const { holdMaxMessages, holdMs } = this.limits;
-    if (conn.heldCount >= holdMaxMessages) {
+    if (!this.#held.hold(conn, message.to, payload, message.id)) {
+      const { holdMaxMessages } = this.limits;
       this.#sendError(
         conn,
         'hold_full',
         `${holdMaxMessages} signals already wait for absent peers; peer ${message.to} is not present`,
         message.id,
       );
-      return;
     }
-    const held: Held = { sender: conn, payload, ref: message.id, timer: undefined };
-    held.timer = this.#timers.setTimeout(() => {
-      this.#unhold(held);
-      this.#sendError(
-        conn,
-        'unknown_peer',
-        `peer ${message.to} is not present (waited ${holdMs} ms for it to join)`,
-        message.id,
-      );
-    }, holdMs);
-    conn.heldCount++;
-    const queue = this.#held.get(message.to) ?? [];
-    queue.push(held);
-    this.#held.set(message.to, queue);
-  }
-
-  #deliverHeld(target: Connection): void {
-    const queue = this.#held.get(target.info!.peer_id);
-    if (!queue) return;
-    for (const held of [...queue]) {
-      this.#unhold(held);
-      this.#send(target, held.payload);
-    }
-  }
-
-  #unhold(held: Held): void {
-    this.#timers.clearTimeout(held.timer);
-    held.sender.heldCount--;
-    const queue = this.#held.get(held.payload.to);
-    if (!queue) return;
-    const at = queue.indexOf(held);
-    if (at >= 0) queue.splice(at, 1);
-    if (queue.length === 0) this.#held.delete(held.payload.to);
-  }
-
-  /** A page of present peers after `cursor`, in id order (so a cursor stays valid as peers come and go). */
-  #page(cursor: string | undefined, self: string): { peers: SignalPeerInfo[]; next?: string } {
-    const ids = [...this.#present.keys()]
-      .filter((id) => id !== self && (cursor === undefined || id > cursor))
-      .sort();
-    const page = ids.slice(0, this.limits.peersPerPage);
-    const peers = page.map((id) => this.#present.get(id)!.info!);
-    return ids.length > page.length ? { peers, next: page.at(-1)! } : { peers };
   }
 
   #requireJoined(conn: Connection, ref: string | undefined): boolean {
@@ -459,17 +387,12 @@ class SignalHub implements SignalServer {
     const wasJoined = conn.state === 'joined';
     conn.state = 'closing';
     this.#timers.clearTimeout(conn.joinTimer);
-    if (conn.heldCount > 0) {
-      for (const queue of [...this.#held.values()]) {
-        for (const held of [...queue]) if (held.sender === conn) this.#unhold(held);
-      }
-    }
+    this.#held.dropFrom(conn);
     const id = conn.info?.peer_id;
     // A replaced socket is no longer the one present under its id: its going is not a departure.
-    if (!wasJoined || id === undefined || this.#present.get(id) !== conn) return;
-    this.#present.delete(id);
+    if (!wasJoined || id === undefined || !this.#present.leave(id, conn)) return;
     this.#log.info({ remote: conn.remote, peer: id }, 'peer left signalling');
-    for (const other of this.#present.values()) this.#send(other, { type: 'peer-left', peer_id: id });
+    for (const other of this.#present.members()) this.#send(other, { type: 'peer-left', peer_id: id });
   }
 }
 

@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
-import type { NodeConfig } from '../../bootstrap-node/config.ts';
+import { loopbackConfig } from '../../bootstrap-node/config.ts';
 import { startNode } from '../../bootstrap-node/node.ts';
 import type { RunningNode } from '../../bootstrap-node/node.ts';
 import type { RunGuard } from './run-guard.ts';
@@ -38,22 +38,7 @@ export async function startSeeder(options: { dir: string; uploadLimit?: number; 
     },
   });
   const log = pino({ level: 'info', base: undefined }, sink);
-  const config: NodeConfig = {
-    port: 0,
-    host: '127.0.0.1',
-    apiPort: 0,
-    apiHost: '127.0.0.1',
-    advertise: '127.0.0.1',
-    dir: options.dir,
-    connect: [],
-    name: null,
-    logLevel: 'info',
-    logToStdout: false,
-    maxUpload: 1024 * 1024, // seeders take no uploads; the API insists on a positive limit
-    uploadLimit: options.uploadLimit ?? 0,
-    downloadLimit: 0,
-    stallTimeout: 30,
-  };
+  const config = loopbackConfig({ dir: options.dir, logToStdout: false, uploadLimit: options.uploadLimit ?? 0 });
   const startedAt = performance.now();
   const node = await startNode(config, { log });
   const startupMs = performance.now() - startedAt;

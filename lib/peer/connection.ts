@@ -134,6 +134,15 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (this.role === 'dialler') void this.#sendHandshake(false, undefined);
   }
 
+  /**
+   * What the identity proofs are bound to besides the nonces: the transport's channel binding (on
+   * WebRTC both DTLS fingerprints), so a signalling server that swaps SDPs to sit in the middle holds
+   * two different DTLS sessions and neither side's proof verifies on the other.
+   */
+  get #binding(): string {
+    return this.transport.channelBinding ?? '';
+  }
+
   get peerId(): string | null {
     return this.remote?.peerId ?? null;
   }
@@ -277,7 +286,9 @@ export class Connection extends Emitter<ConnectionEvents> {
 
     if (!content.handshake_response) {
       // Answer every handshake (STANDARD-PROTOCOL.md), including a repeated one on an open link.
-      const proof = swarm ? await signProof(this.#local.identity, 'acceptor', swarm.nonce, message.sender_id) : undefined;
+      const proof = swarm
+        ? await signProof(this.#local.identity, 'acceptor', swarm.nonce, message.sender_id, this.#binding)
+        : undefined;
       this.#remoteKey = key;
       this.#setRemote(message, false);
       // A standard dialler gets a plain standard response: the extension is offered only to peers that offered it.
@@ -291,10 +302,18 @@ export class Connection extends Emitter<ConnectionEvents> {
 
     if (this.role !== 'dialler' || this.state !== 'handshaking') return;
     if (swarm && key) {
-      const valid = await verifyProof(key, swarm.proof, 'acceptor', this.#ourNonce, message.sender_id, this.#local.identity.peerId);
+      const valid = await verifyProof(
+        key,
+        swarm.proof,
+        'acceptor',
+        this.#ourNonce,
+        message.sender_id,
+        this.#local.identity.peerId,
+        this.#binding,
+      );
       if (!valid) return this.#refuse('handshake response has no valid identity proof');
       this.#setRemote(message, true);
-      const proof = await signProof(this.#local.identity, 'dialler', swarm.nonce, message.sender_id);
+      const proof = await signProof(this.#local.identity, 'dialler', swarm.nonce, message.sender_id, this.#binding);
       await this.send('swarm_auth', { content: { proof }, priority: 'control' });
     } else {
       this.#setRemote(message, false);
@@ -312,6 +331,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       this.#ourNonce,
       this.remote.peerId,
       this.#local.identity.peerId,
+      this.#binding,
     );
     if (!valid) return this.#refuse('swarm_auth proof does not verify');
     this.remote.verified = true;

@@ -4,14 +4,10 @@
  */
 import { cleanup } from 'node-datachannel';
 import { RTCPeerConnection as PolyfillPeerConnection } from 'node-datachannel/polyfill';
-import {
-  candidateAddress,
-  createWebRtcConnection,
-  type RtcPeerConnectionConstructor,
-  type WebRtcConnection,
-  type WebRtcSignal,
-  type WebRtcTransport,
-} from './transport-webrtc.ts';
+import type { WebRtcTransport } from './transport-webrtc.ts';
+import { createWebRtcConnection } from './webrtc/connect.ts';
+import type { RtcPeerConnectionConstructor, WebRtcConnection, WebRtcSignal } from './webrtc/connect.ts';
+import { candidateAddress } from './webrtc/sdp.ts';
 
 /** Peer connections not yet closed, so that shutdownWebRtc can close them before the native cleanup. */
 const livePeerConnections = new Set<PolyfillPeerConnection>();

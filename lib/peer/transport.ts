@@ -31,6 +31,11 @@ export interface Transport extends Pick<Emitter<TransportEvents>, 'on' | 'once' 
   readonly remotePort: number | null;
   /** Our own address on this link (the address the remote dialled), where the transport has one. */
   readonly localAddress?: string | null;
+  /**
+   * A value both ends see identically only when nothing sits between them (WebRTC: both DTLS
+   * certificate fingerprints, sorted); the handshake's identity proofs cover it. Absent on TCP.
+   */
+  readonly channelBinding?: string;
   readonly closed: boolean;
   /** Largest frame this transport can carry, in bytes. */
   readonly maxFrameBytes: number;

@@ -128,7 +128,8 @@ let trickleSent = 0;
 let trickle: ReturnType<typeof setInterval> | undefined;
 
 beforeAll(async () => {
-  node = await startTestNode({ name: 'signal-host' });
+  // The endpoint alone: the node's own WebRTC side would join and offer links to the test clients.
+  node = await startTestNode({ name: 'signal-host' }, { webrtc: false });
   url = signalUrl(node.apiUrl);
   alice = await joinedClient(url, 'alice');
   bob = await joinedClient(url, 'bob');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { loopbackConfig } from '../../bootstrap-node/config.ts';
 import type { NodeConfig } from '../../bootstrap-node/config.ts';
 import { startNode } from '../../bootstrap-node/node.ts';
 import type { RunningNode, StartOptions } from '../../bootstrap-node/node.ts';
@@ -42,23 +43,8 @@ export async function startTestNode(
     },
   });
   const log = pino({ level: 'debug', base: undefined }, sink);
-  const config: NodeConfig = {
-    port: 0,
-    host: '127.0.0.1',
-    apiPort: 0,
-    apiHost: '127.0.0.1',
-    advertise: '127.0.0.1',
-    dir,
-    connect: [],
-    name: null,
-    logLevel: 'debug',
-    logToStdout: false,
-    maxUpload: 1024 ** 3,
-    uploadLimit: 0,
-    downloadLimit: 0,
-    stallTimeout: 30,
-    ...overrides,
-  };
+  const config = loopbackConfig({ dir, logLevel: 'debug', logToStdout: false, maxUpload: 1024 ** 3, ...overrides });
+
   const node = await startNode(config, { ...options, log });
   return Object.assign(node, {
     logs,

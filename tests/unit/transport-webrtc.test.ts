@@ -1,16 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_FRAME_BYTES } from '../../lib/peer/constants.ts';
 import { isSwarmError } from '../../lib/peer/errors.ts';
+import type { WebRtcTransport } from '../../lib/peer/transport-webrtc.ts';
+import { WEBRTC_WINDOW_BYTES } from '../../lib/peer/webrtc/ack-window.ts';
 import {
-  candidateAddress,
   createWebRtcConnection,
-  parseIceServerUrl,
-  sdpFingerprints,
   type WebRtcConnection,
   type WebRtcSignal,
-  type WebRtcTransport,
-  WEBRTC_WINDOW_BYTES,
-} from '../../lib/peer/transport-webrtc.ts';
+} from '../../lib/peer/webrtc/connect.ts';
+import { parseIceServerUrl } from '../../lib/peer/webrtc/ice.ts';
+import { candidateAddress, sdpFingerprints } from '../../lib/peer/webrtc/sdp.ts';
 import {
   connectWebRtcPair,
   nodeRtcPeerConnection,

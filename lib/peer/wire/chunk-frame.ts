@@ -22,17 +22,36 @@ export interface ChunkFrame {
   data: Uint8Array;
 }
 
+/** The frame's fields other than its data. */
+export type ChunkFrameHeader = Omit<ChunkFrame, 'data'>;
+
+/** Copies `frame.data` into a new frame; `allocChunkFrame` avoids the copy when the data is read fresh. */
 export function encodeChunkFrame(frame: ChunkFrame): Uint8Array {
-  const id = hexToBytes(frame.fileId);
-  if (!id || id.length !== 32) throw new TypeError('file_id must be 64 hex characters');
-  const out = new Uint8Array(CHUNK_FRAME_HEADER_BYTES + frame.data.byteLength);
-  const view = new DataView(out.buffer);
-  out[0] = CHUNK_FRAME_KIND;
-  out.set(id, 1);
-  view.setUint32(33, frame.chunkIndex);
-  view.setUint32(37, frame.chunkSize);
+  const out = allocChunkFrame(frame, frame.data.byteLength);
   out.set(frame.data, CHUNK_FRAME_HEADER_BYTES);
   return out;
+}
+
+/**
+ * A frame for `dataBytes` bytes of chunk data, its header already written: the caller fills
+ * `out.subarray(CHUNK_FRAME_HEADER_BYTES)` (e.g. reads a file straight into it) and sends `out`.
+ */
+export function allocChunkFrame(header: ChunkFrameHeader, dataBytes: number): Uint8Array {
+  const out = new Uint8Array(CHUNK_FRAME_HEADER_BYTES + dataBytes);
+  writeChunkFrameHeader(out, header);
+  return out;
+}
+
+/** Writes the header fields into the first CHUNK_FRAME_HEADER_BYTES of `out`. */
+export function writeChunkFrameHeader(out: Uint8Array, header: ChunkFrameHeader): void {
+  const id = hexToBytes(header.fileId);
+  if (!id || id.length !== 32) throw new TypeError('file_id must be 64 hex characters');
+  if (out.byteLength < CHUNK_FRAME_HEADER_BYTES) throw new RangeError('buffer shorter than a chunk frame header');
+  const view = new DataView(out.buffer, out.byteOffset, CHUNK_FRAME_HEADER_BYTES);
+  out[0] = CHUNK_FRAME_KIND;
+  out.set(id, 1);
+  view.setUint32(33, header.chunkIndex);
+  view.setUint32(37, header.chunkSize);
 }
 
 /** Decodes a binary frame; returns a reason instead of throwing for anything malformed. */
