@@ -13,12 +13,11 @@ afterAll(() => shutdownWebRtc());
 
 /** Two WebRTC ends joined by a direct signalling pipe (what an honest endpoint does). */
 async function link(): Promise<[Transport, Transport]> {
-  let offerer!: WebRtcConnection;
-  let answerer!: WebRtcConnection;
-  const pipe = (to: () => WebRtcConnection) => (msg: WebRtcSignal) => void to().handle(msg);
+  const ends: { offerer?: WebRtcConnection; answerer?: WebRtcConnection } = {};
+  const pipe = (to: 'offerer' | 'answerer') => (msg: WebRtcSignal) => void ends[to]!.handle(msg);
   const common = { RTCPeerConnection: nodeRtcPeerConnection, iceServers: [], bindAddress: '127.0.0.1' };
-  offerer = createWebRtcConnection({ ...common, role: 'offerer', signal: pipe(() => answerer) });
-  answerer = createWebRtcConnection({ ...common, role: 'answerer', signal: pipe(() => offerer) });
+  const offerer = (ends.offerer = createWebRtcConnection({ ...common, role: 'offerer', signal: pipe('answerer') }));
+  const answerer = (ends.answerer = createWebRtcConnection({ ...common, role: 'answerer', signal: pipe('offerer') }));
   return Promise.all([offerer.transport, answerer.transport]);
 }
 
