@@ -1,5 +1,6 @@
 import { ConfigError, helpText, parseConfig } from './config.ts';
 import { startNode } from './node.ts';
+import { shutdownWebRtc } from '../lib/peer/transport-webrtc.node.ts';
 import { VERSION } from './api/status.ts';
 
 /** Entry point of `swarmdrop` / `npm start`: parse flags, start the node, shut down on signals. */
@@ -30,7 +31,10 @@ async function main(): Promise<void> {
     stopping = true;
     node.log.info({ signal }, 'signal received');
     node.close().then(
-      () => process.exit(0),
+      () => {
+        shutdownWebRtc(); // node-datachannel's native threads would otherwise keep the process alive
+        process.exit(0);
+      },
       (err) => {
         process.stderr.write(`swarmdrop: error while shutting down: ${(err as Error).message}\n`);
         process.exit(1);
