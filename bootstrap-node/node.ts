@@ -7,6 +7,7 @@ import { buildApi } from './api/server.ts';
 import type { NodeConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { attachSignalServer } from './signal-server.ts';
+import { startWebRtc } from './webrtc-bootstrap.ts';
 import type { ConnectionRole } from '../lib/peer/connection.ts';
 import { loadOrCreateIdentity } from '../lib/peer/identity-store.node.ts';
 import { MessageHistory } from '../lib/peer/message-history.ts';
@@ -44,7 +45,10 @@ export interface RunningNode {
   readonly registry: PeerRegistry;
   readonly library: FsLibrary;
   readonly transfers: TransferService;
+  /** The TCP peer port; 0 with --no-tcp (no listener), as /api/status reports it. */
   readonly tcpPort: number;
+  /** This node's signalling endpoint (ws://…/signal). */
+  readonly signalUrl: string;
   readonly apiPort: number;
   readonly apiUrl: string;
   close(): Promise<void>;
@@ -73,6 +77,8 @@ export interface StartOptions {
   log?: pino.Logger;
   /** Shorter ping/idle/handshake timings, for tests only: the standard values are the protocol's. */
   connectionTimings?: PeerOptions['connectionTimings'];
+  /** false: no WebRTC side (the node neither joins its own endpoint nor links to anyone); for tests of the endpoint alone. */
+  webrtc?: boolean;
 }
 
 export async function startNode(config: NodeConfig, options: StartOptions = {}): Promise<RunningNode> {
@@ -106,7 +112,7 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
     name: config.name,
     registry,
     log,
-    dial: (host, port) => dialTcp(host, port),
+    ...(!config.noTcp && { dial: (host: string, port: number) => dialTcp(host, port) }),
     advertiseAddress: advertiseRule(config.advertise),
     connectionTimings: options.connectionTimings,
   });
@@ -122,7 +128,7 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
     records: new JsonFileStore<TransferRecord[]>(join(dir, 'transfers.json')),
     openStore: async (fileId, fileSize, pieceSize) =>
       new SharedDirDownloadStore(await openFsChunkStore({ dataDir: dir, fileId, fileSize, chunkSize: pieceSize }), library.sharedDir),
-    adopt: (record) => library.addFile(record.destination!),
+    adopt: (record, known) => library.addFile(record.destination!, { known }),
     uploadLimit: config.uploadLimit,
     downloadLimit: config.downloadLimit,
     stallTimeoutMs: config.stallTimeout * 1000,
@@ -133,8 +139,10 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
   let listener: TcpListener | undefined;
   let api: FastifyInstance | undefined;
   try {
-    listener = await listenTcp({ host: config.host, port: config.port }, (transport) => peer.attach(transport, 'acceptor'));
-    peer.listenPort = listener.port;
+    if (!config.noTcp) {
+      listener = await listenTcp({ host: config.host, port: config.port }, (transport) => peer.attach(transport, 'acceptor'));
+      peer.listenPort = listener.port;
+    }
     api = await buildApi({ peer, messaging, history, registry, library, transfers, dir, maxUploadBytes: config.maxUpload, log });
     await api.listen({ host: config.apiHost, port: config.apiPort });
   } catch (err) {
@@ -149,10 +157,15 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
   const apiAddress = api.server.address();
   const apiPort = typeof apiAddress === 'object' && apiAddress ? apiAddress.port : config.apiPort;
   const apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${apiPort}`;
-  log.info({ peerId: identity.peerId, tcpPort: listener.port, apiPort, apiUrl }, 'node is listening');
+  const tcpPort = listener?.port ?? 0;
+  const signalUrl = `${apiUrl.replace(/^http/, 'ws')}/signal`;
+  log.info({ peerId: identity.peerId, tcpPort, apiPort, apiUrl, signalUrl }, 'node is listening');
 
-  for (const record of registry.list()) {
-    if (record.dialable && record.address && record.port) peer.redial(record.address, record.port, record.peerId);
+  const webrtc = options.webrtc === false ? null : await startWebRtc({ peer, config, ownSignalUrl: signalUrl, log });
+  if (!config.noTcp) {
+    for (const record of registry.list()) {
+      if (record.dialable && record.address && record.port) peer.redial(record.address, record.port, record.peerId);
+    }
   }
   for (const target of config.connect) {
     peer.connect(target.host, target.port).catch((err) => {
@@ -173,17 +186,19 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
     registry,
     library,
     transfers,
-    tcpPort: listener.port,
+    tcpPort,
+    signalUrl,
     apiPort,
     apiUrl,
     close() {
       closing ??= (async () => {
         log.info({}, 'shutting down');
+        await webrtc?.close();
         await signalServer.close();
         await httpServer.close();
         await transfers.close();
         await peer.close();
-        await tcpListener.close();
+        await tcpListener?.close();
         await library.close();
         registry.destroy();
         await peerSaver.flush();

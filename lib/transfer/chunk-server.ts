@@ -4,7 +4,7 @@ import type { Library } from './library.ts';
 import { chunkCount, chunkRange } from './manifest.ts';
 import type { TokenBucket } from './token-bucket.ts';
 import type { Connection } from '../peer/connection.ts';
-import { encodeChunkFrame } from '../peer/wire/chunk-frame.ts';
+import { allocChunkFrame, CHUNK_FRAME_HEADER_BYTES, encodeChunkFrame } from '../peer/wire/chunk-frame.ts';
 import { bytesToBase64 } from '../util/base64.ts';
 import { bytesEqual, HASH_BYTES } from './hasher.ts';
 import type { Logger } from '../util/logger.ts';
@@ -14,9 +14,17 @@ import type { Logger } from '../util/logger.ts';
  * it leaves, so a file changed on disk is never served as if it were the indexed one) or from a
  * download in progress (its pieces were verified when they were stored). Swarm peers get binary
  * chunk frames; standard peers base64 `file_chunk` messages in the chunk size we announced to them.
- * One queue per connection keeps a flood of requests from one peer bounded and in order.
+ *
+ * One queue per connection keeps a flood of requests from one peer bounded and answers in request
+ * order. Within it, up to MAX_READS_AHEAD requests (and READ_AHEAD_BYTES) are read and verified at
+ * once while earlier ones are sent, so the disk, the hashing and the socket overlap instead of
+ * taking turns; sending awaits the connection's back-pressure, which holds the read-ahead too.
  */
 export const MAX_QUEUED_REQUESTS_PER_PEER = 512;
+/** Requests of one peer read and verified ahead of the one being sent. */
+export const MAX_READS_AHEAD = 6;
+/** ... and no more bytes than this read ahead per peer (one request always may be, whatever its size). */
+export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
 export interface ServeRequest {
   fileId: string;
@@ -33,8 +41,24 @@ export interface ChunkServerDeps {
   log: Logger;
 }
 
+/** A request's verified bytes, and for a swarm peer the frame that carries them. */
+interface Prepared {
+  data: Uint8Array;
+  frame: Uint8Array | null;
+}
+
+interface Started {
+  request: ServeRequest;
+  bytes: number;
+  prepared: Promise<Prepared | null>;
+  cancelled: boolean;
+}
+
 interface PeerQueue {
-  items: ServeRequest[];
+  waiting: ServeRequest[];
+  /** Reads started, in request order; the head is sent next. */
+  started: Started[];
+  startedBytes: number;
   running: boolean;
 }
 
@@ -51,24 +75,26 @@ export class ChunkServer {
   enqueue(connection: Connection, request: ServeRequest): void {
     let queue = this.#queues.get(connection);
     if (!queue) {
-      queue = { items: [], running: false };
+      queue = { waiting: [], started: [], startedBytes: 0, running: false };
       this.#queues.set(connection, queue);
       connection.once('close', () => this.#queues.delete(connection));
     }
-    if (queue.items.length >= MAX_QUEUED_REQUESTS_PER_PEER) {
+    if (queue.waiting.length + queue.started.length >= MAX_QUEUED_REQUESTS_PER_PEER) {
       this.#deps.log.warn({ peer: connection.peerId, limit: MAX_QUEUED_REQUESTS_PER_PEER }, 'dropped a chunk request: too many queued');
       return;
     }
-    queue.items.push(request);
+    queue.waiting.push(request);
     if (!queue.running) void this.#drain(connection, queue);
   }
 
   cancel(connection: Connection, request: ServeRequest): void {
     const queue = this.#queues.get(connection);
     if (!queue) return;
-    queue.items = queue.items.filter(
-      (r) => !(r.fileId === request.fileId && r.chunkIndex === request.chunkIndex && r.chunkSize === request.chunkSize),
-    );
+    const same = (r: ServeRequest) =>
+      r.fileId === request.fileId && r.chunkIndex === request.chunkIndex && r.chunkSize === request.chunkSize;
+    queue.waiting = queue.waiting.filter((r) => !same(r));
+    // Already being read: the read finishes (it cannot be stopped) but nothing is sent.
+    for (const started of queue.started) if (same(started.request)) started.cancelled = true;
   }
 
   /** Forgets cached piece hashes of a file that is no longer shared. */
@@ -79,21 +105,41 @@ export class ChunkServer {
   async #drain(connection: Connection, queue: PeerQueue): Promise<void> {
     queue.running = true;
     try {
-      for (let request = queue.items.shift(); request; request = queue.items.shift()) {
+      for (;;) {
         if (connection.state === 'closed') return;
-        await this.#serve(connection, request);
+        this.#readAhead(queue);
+        const next = queue.started.shift();
+        if (!next) return;
+        const prepared = await next.prepared;
+        queue.startedBytes -= next.bytes;
+        if (next.cancelled) continue;
+        this.#readAhead(queue); // refill while this one is sent
+        await this.#send(connection, next.request, prepared);
       }
     } finally {
       queue.running = false;
     }
   }
 
-  async #serve(connection: Connection, request: ServeRequest): Promise<void> {
-    const data = await this.#read(request).catch((err: Error) => {
-      this.#deps.log.warn({ peer: connection.peerId, file: request.fileId, reason: err.message }, 'cannot serve a chunk');
-      return null;
-    });
-    if (!data) {
+  #readAhead(queue: PeerQueue): void {
+    while (
+      queue.waiting.length > 0 &&
+      queue.started.length < MAX_READS_AHEAD &&
+      (queue.started.length === 0 || queue.startedBytes < READ_AHEAD_BYTES)
+    ) {
+      const request = queue.waiting.shift()!;
+      const bytes = request.chunkSize;
+      const prepared = this.#prepare(request).catch((err: Error) => {
+        this.#deps.log.warn({ file: request.fileId, reason: err.message }, 'cannot serve a chunk');
+        return null;
+      });
+      queue.started.push({ request, bytes, prepared, cancelled: false });
+      queue.startedBytes += bytes;
+    }
+  }
+
+  async #send(connection: Connection, request: ServeRequest, prepared: Prepared | null): Promise<void> {
+    if (!prepared) {
       // The reference peer stays silent; swarm peers are told, so they can ask someone else at once.
       if (connection.isSwarm) {
         connection
@@ -104,10 +150,11 @@ export class ChunkServer {
       }
       return;
     }
+    const { data } = prepared;
     await this.#deps.bucket.take(data.byteLength);
     try {
       if (connection.isSwarm) {
-        await connection.sendFrame(encodeChunkFrame({ ...request, data }), 'bulk');
+        await connection.sendFrame(prepared.frame ?? encodeChunkFrame({ ...request, data }), 'bulk');
       } else {
         await connection.send('file_chunk', {
           content: { file_id: request.fileId, chunk_index: request.chunkIndex, data: bytesToBase64(data) },
@@ -119,28 +166,44 @@ export class ChunkServer {
     }
   }
 
-  /** The verified bytes of a request, or null when we do not have them. */
-  async #read(request: ServeRequest): Promise<Uint8Array | null> {
+  /**
+   * The verified bytes of a request, or null when we do not have them. From a shared file they are
+   * read straight into the frame that will carry them (no copy), when the request covers whole pieces.
+   */
+  async #prepare(request: ServeRequest): Promise<Prepared | null> {
     const file = this.#deps.library.get(request.fileId);
     if (file) {
       if (request.chunkIndex >= chunkCount(file.size, request.chunkSize)) return null;
       const range = chunkRange(file.size, request.chunkSize, request.chunkIndex);
-      return this.#readVerified(request.fileId, file.size, file.chunkSize, range);
+      const frame = allocChunkFrame(request, range.end - range.start);
+      const into = frame.subarray(CHUNK_FRAME_HEADER_BYTES);
+      const data = await this.#readVerified(request.fileId, file.size, file.chunkSize, range, into);
+      return { data, frame: data === into ? frame : null };
     }
     const store = this.#deps.partialStore(request.fileId);
     if (!store || request.chunkIndex >= chunkCount(store.fileSize, request.chunkSize)) return null;
     const range = chunkRange(store.fileSize, request.chunkSize, request.chunkIndex);
     if (!store.hasRange(range.start, range.end - range.start)) return null;
-    return store.read(range.start, range.end - range.start);
+    return { data: await store.read(range.start, range.end - range.start), frame: null };
   }
 
-  /** Reads the whole pieces covering `range`, checks each against its leaf, returns the range. */
-  async #readVerified(fileId: string, size: number, pieceSize: number, range: { start: number; end: number }): Promise<Uint8Array> {
+  /**
+   * Reads the whole pieces covering `range`, checks each against its leaf, returns the range: in
+   * `into` (its length is the range's) when the range is exactly whole pieces, otherwise a copy.
+   */
+  async #readVerified(
+    fileId: string,
+    size: number,
+    pieceSize: number,
+    range: { start: number; end: number },
+    into: Uint8Array,
+  ): Promise<Uint8Array> {
     const first = Math.floor(range.start / pieceSize);
     const last = Math.max(first, Math.ceil(range.end / pieceSize) - 1);
     const from = first * pieceSize;
     const to = Math.min(size, (last + 1) * pieceSize);
-    const bytes = await this.#deps.library.read(fileId, from, to - from);
+    const aligned = from === range.start && to === range.end;
+    const bytes = await this.#deps.library.read(fileId, from, to - from, aligned ? into : undefined);
     const leaves = await this.#leaves(fileId);
     for (let piece = first; piece <= last; piece++) {
       const p = chunkRange(size, pieceSize, piece);
@@ -149,7 +212,7 @@ export class ChunkServer {
         throw new Error(`piece ${piece} no longer matches its hash (the file changed on disk)`);
       }
     }
-    return bytes.subarray(range.start - from, range.end - from);
+    return aligned ? bytes : bytes.subarray(range.start - from, range.end - from);
   }
 
   async #leaves(fileId: string): Promise<Uint8Array> {

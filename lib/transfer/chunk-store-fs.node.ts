@@ -104,6 +104,8 @@ export class FsChunkStore extends BitfieldChunkStore {
   /** Flushes run one after another so snapshots reach disk in order. */
   private flushChain: Promise<void> = Promise.resolve();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Writes waiting for the end of this tick, to be merged (see coalescedWrite). */
+  private queuedWrites: QueuedWrite[] = [];
 
   constructor(
     options: FsChunkStoreOptions,
@@ -125,7 +127,7 @@ export class FsChunkStore extends BitfieldChunkStore {
     return this.track(async () => {
       const range = checkedRange(this, index, data);
       if (this.held.get(index)) return;
-      await writeFully(this.fd, data, range.start);
+      await this.coalescedWrite(data, range.start);
       this.held.set(index);
       this.unflushedBytes += data.length;
       this.dirty = true;
@@ -254,6 +256,40 @@ export class FsChunkStore extends BitfieldChunkStore {
     await rename(tmpPath, this.bitfieldPath);
   }
 
+  /**
+   * Writes `data` at `position`, merged with the other writes queued in the same tick when they are
+   * adjacent both in the file and in memory (the pieces of one received chunk are views of one
+   * frame): one positional write per chunk instead of one per 64 KiB piece, whose dispatch cost
+   * was 10 % of a downloader's main thread.
+   */
+  private coalescedWrite(data: Uint8Array, position: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queuedWrites.push({ data, position, resolve, reject });
+      if (this.queuedWrites.length === 1) queueMicrotask(() => this.writeQueued());
+    });
+  }
+
+  private writeQueued(): void {
+    const queued = this.queuedWrites.sort((a, b) => a.position - b.position);
+    this.queuedWrites = [];
+    for (let first = 0; first < queued.length;) {
+      let last = first;
+      let bytes = queued[first]!.data.length;
+      for (let next = queued[last + 1]; next !== undefined && continues(queued[last]!, next); next = queued[last + 1]) {
+        last++;
+        bytes += next.data.length;
+      }
+      const run = queued.slice(first, last + 1);
+      const head = run[0]!.data;
+      const view = new Uint8Array(head.buffer, head.byteOffset, bytes);
+      writeFully(this.fd, view, run[0]!.position).then(
+        () => run.forEach((w) => w.resolve()),
+        (err: unknown) => run.forEach((w) => w.reject(err)),
+      );
+      first = last + 1;
+    }
+  }
+
   /** Runs an operation while open, and lets close() wait for it. */
   private track<T>(operation: () => Promise<T>): Promise<T> {
     if (this.state !== 'open')
@@ -310,6 +346,23 @@ async function readOptional(path: string): Promise<Uint8Array | null> {
   } finally {
     await file.close();
   }
+}
+
+interface QueuedWrite {
+  data: Uint8Array;
+  position: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** True when `next` starts where `previous` ends, in the file and in the same memory. */
+function continues(previous: QueuedWrite, next: QueuedWrite): boolean {
+  const end = previous.position + previous.data.length;
+  return (
+    next.position === end &&
+    next.data.buffer === previous.data.buffer &&
+    next.data.byteOffset === previous.data.byteOffset + previous.data.length
+  );
 }
 
 async function writeFully(fd: FileHandle, data: Uint8Array, position: number): Promise<void> {

@@ -12,16 +12,19 @@
  * Safety: names come from readdir, so they never hold a separator; entries are lstat'ed and only
  * regular files are indexed (symlinks are never followed, not even to a file inside the directory);
  * `read()` opens with O_NOFOLLOW and re-checks the real path (library-read.node.ts), so a name
- * swapped for a symlink after indexing is refused. Hidden names (leading dot) are skipped: editors,
+ * swapped for a symlink after indexing is refused; the handle is then kept open briefly and re-checked
+ * with an fstat per read (library-handles.node.ts). Hidden names (leading dot) are skipped: editors,
  * rsync and copy tools write their temp files that way.
  */
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, readdir, realpath, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { hashFile } from './file-hashing.node.ts';
-import { LIBRARY_INDEX_NAME, makeLibraryIndex, readLibraryIndex, writeFileAtomic } from './library-index.node.ts';
-import type { DiskEntry, LibraryIndexFile } from './library-index.node.ts';
-import { leavesFileIntact, readLeavesFile, readSharedRange } from './library-read.node.ts';
+import { knownHashesFit, LIBRARY_INDEX_NAME, makeLibraryIndex, readLibraryIndex, writeFileAtomic } from './library-index.node.ts';
+import type { DiskEntry, KnownFileHashes, LibraryIndexFile } from './library-index.node.ts';
+import { SharedHandleCache } from './library-handles.node.ts';
+import { checkReadRange, handleStillIndexed, leavesFileIntact, openSharedFile, readFullyAt, readLeavesFile } from './library-read.node.ts';
+import type { SharedFileCheck } from './library-read.node.ts';
 import type { LibraryEvents, LocalFile, Library } from './library.ts';
 import { LibraryError } from './library.ts';
 import { DEFAULT_CHUNK_SIZE, chunkCount } from './manifest.ts';
@@ -42,6 +45,12 @@ export const DEFAULT_SETTLE_MS = 1000;
 const PROGRESS_LOG_INTERVAL_MS = 1000;
 /** Folds the index writes of a burst of changes (a folder copied in) into one. */
 const INDEX_SAVE_DELAY_MS = 100;
+
+export type { KnownFileHashes };
+
+export interface AddFileOptions {
+  known?: KnownFileHashes;
+}
 
 export interface FsLibraryOptions {
   /** The node's data dir. */
@@ -70,6 +79,11 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
   readonly #shared = new Map<string, { file: LocalFile; diskName: string }>();
   readonly #jobs = new Map<string, Promise<unknown>>();
   readonly #watcher: SettleWatcher;
+  /** Open read handles of files being served, dropped whenever their name is re-indexed or forgotten. */
+  readonly #handles = new SharedHandleCache({
+    open: (diskName) => openSharedFile(this.#checkOf(diskName)),
+    stillIndexed: (diskName, handle) => handleStillIndexed(handle, this.#checkOf(diskName)),
+  });
   #state: 'opened' | 'started' | 'closed' = 'opened';
   #closing: Promise<void> | undefined;
   #filesHashed = 0;
@@ -149,14 +163,15 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
 
   /**
    * Shares a file just placed directly inside shared_files (an upload, a completed download) without
-   * waiting for the watcher. An explicit share: content the user had unshared is shared again.
+   * waiting for the watcher. An explicit share: content the user had unshared is shared again. With
+   * `known` hashes that fit the file it is recorded without being read (the path checks still run).
    */
-  async addFile(absPath: string): Promise<LocalFile> {
+  async addFile(absPath: string, options: AddFileOptions = {}): Promise<LocalFile> {
     const name = basename(absPath);
     if (resolve(dirname(absPath)) !== this.sharedDir || isHidden(name)) {
       throw new LibraryError('UNSAFE_PATH', `${absPath} is not a visible file directly inside ${this.sharedDir}`);
     }
-    const entry = await this.#index(name);
+    const entry = await this.#index(name, options.known);
     if (entry === undefined) throw new LibraryError('UNSAFE_PATH', `${absPath} is not a regular file`);
     if (this.#unshared.delete(entry.fileId)) this.#reconcile(entry.fileId);
     const shared = this.#shared.get(entry.fileId);
@@ -180,6 +195,7 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
             if (err.code !== 'ENOENT') throw err;
           });
           this.#entries.delete(name);
+          this.#handles.drop(name);
         }
       }
     } finally {
@@ -189,19 +205,16 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
     return true;
   }
 
-  /** A fresh open per read, checked against the index (see readSharedRange). */
-  async read(fileId: string, start: number, length: number): Promise<Uint8Array> {
+  /** Through a cached handle, checked against the index (library-handles.node.ts, library-read.node.ts). */
+  async read(fileId: string, start: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const { file, diskName } = this.#requireShared(fileId);
-    return readSharedRange({
-      sharedDir: this.sharedDir,
-      realSharedDir: this.#realSharedDir,
-      diskName,
-      file,
-      start,
-      length,
-      indexed: () => this.#entries.get(diskName),
-      onChanged: () => this.#watcher.poll(diskName),
-    });
+    checkReadRange(file, start, length);
+    if (into !== undefined && into.length !== length) {
+      throw new RangeError(`read into a buffer of ${into.length} bytes, expected ${length}`);
+    }
+    const out = into ?? new Uint8Array(length);
+    if (length === 0) return out;
+    return this.#handles.use(diskName, (handle) => readFullyAt(handle, out, start, diskName));
   }
 
   async leaves(fileId: string): Promise<Uint8Array> {
@@ -214,6 +227,7 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
     this.#closing ??= (async () => {
       this.#state = 'closed';
       this.#watcher.close();
+      this.#handles.close();
       await this.#saver.flush();
       this.removeAllListeners();
     })();
@@ -224,9 +238,9 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
   // indexing
 
   /** Indexes one name, one job per name at a time; resolves to its entry, or undefined if it is not a shareable file. */
-  #index(name: string): Promise<DiskEntry | undefined> {
+  #index(name: string, known?: KnownFileHashes): Promise<DiskEntry | undefined> {
     const previous = this.#jobs.get(name) ?? Promise.resolve();
-    const job = previous.then(() => this.#indexNow(name));
+    const job = previous.then(() => this.#indexNow(name, known));
     const settled = job.catch(() => {});
     this.#jobs.set(name, settled);
     void settled.then(() => {
@@ -235,7 +249,7 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
     return job;
   }
 
-  async #indexNow(name: string): Promise<DiskEntry | undefined> {
+  async #indexNow(name: string, given?: KnownFileHashes): Promise<DiskEntry | undefined> {
     if (this.#state === 'closed') throw new LibraryError('CLOSED', 'the library is closed');
     const path = join(this.sharedDir, name);
     const before = await lstatOrUndefined(path);
@@ -249,7 +263,8 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
       this.#record(name, known);
       return known;
     }
-    const hashes = await this.#hash(path, name);
+    const trusted = given === undefined ? undefined : await this.#trusted(given, before.size, name);
+    const hashes = trusted ?? (await this.#hash(path, name));
     const after = await lstatOrUndefined(path);
     // Same inode too: a file swapped in (or a symlink) while we read is not what we hashed.
     if (after === undefined || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ino !== before.ino) {
@@ -259,10 +274,23 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
     await writeFileAtomic(this.#leavesPath(hashes.fileId), hashes.leaves);
     const entry = { fileId: hashes.fileId, size: before.size, mtimeMs: before.mtimeMs, root: hashes.root };
     this.#record(name, entry);
+    if (trusted) {
+      this.#log.info({ file: name, fileId: hashes.fileId, size: hashes.size }, 'recorded a verified file without hashing it again');
+      return entry;
+    }
     // Counted once recorded, so "hashed" in a log line or the counter means the index holds it.
     this.#filesHashed++;
     this.#log.info({ file: name, fileId: hashes.fileId, size: hashes.size, ms: hashes.ms }, 'hashed a shared file');
     return entry;
+  }
+
+  /** Hashes a caller already verified, when they fit the file (else it is hashed as usual). */
+  async #trusted(known: KnownFileHashes, size: number, name: string) {
+    if (!(await knownHashesFit(known, size, this.#chunkSize))) {
+      this.#log.warn({ file: name }, 'the hashes given with a file do not fit it; hashing it');
+      return undefined;
+    }
+    return { fileId: known.fileId, size, chunkSize: known.chunkSize, leaves: known.leaves, root: known.root, ms: 0 };
   }
 
   async #hash(path: string, name: string) {
@@ -296,12 +324,14 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
 
   #record(name: string, entry: DiskEntry): void {
     const previous = this.#entries.get(name);
+    if (previous !== entry) this.#handles.drop(name);
     this.#entries.set(name, entry);
     if (previous && previous.fileId !== entry.fileId) this.#reconcile(previous.fileId);
     this.#reconcile(entry.fileId);
   }
 
   #forget(name: string): void {
+    this.#handles.drop(name);
     const previous = this.#entries.get(name);
     if (!this.#entries.delete(name) || !previous) return;
     this.#reconcile(previous.fileId);
@@ -371,6 +401,20 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
     const shared = this.#shared.get(fileId);
     if (shared === undefined) throw new LibraryError('NOT_SHARED', `no shared file has id ${fileId}`);
     return shared;
+  }
+
+  /** What reading `diskName` checks the file on disk against. */
+  #checkOf(diskName: string): SharedFileCheck {
+    return {
+      sharedDir: this.sharedDir,
+      realSharedDir: this.#realSharedDir,
+      diskName,
+      indexed: () => this.#entries.get(diskName),
+      onChanged: () => {
+        this.#handles.drop(diskName);
+        this.#watcher.poll(diskName);
+      },
+    };
   }
 
   #leavesPath(fileId: string): string {

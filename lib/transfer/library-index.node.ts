@@ -5,7 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rename, unlink, writeFile } from 'node:fs/promises';
-import { isSha256Hex } from './hasher.ts';
+import { HASH_BYTES, isSha256Hex } from './hasher.ts';
+import { nodeHasher } from './hasher.node.ts';
+import { chunkCount } from './manifest.ts';
+import { merkleRoot } from './merkle.ts';
+import { bytesToHex } from '../util/base64.ts';
 import { readJsonFile } from '../util/json-file.node.ts';
 
 export const LIBRARY_INDEX_NAME = 'library.json';
@@ -74,4 +78,32 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     await unlink(temp).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Hashes of a file the caller has verified already (a download: every piece against its
+ * Merkle-proven leaf, then the whole file against its fileId), so adding it does not read it again.
+ */
+export interface KnownFileHashes {
+  fileId: string;
+  /** Hex Merkle root over `leaves`. */
+  root: string;
+  /** Packed piece hashes. */
+  leaves: Uint8Array;
+  /** Piece size the leaves were made with: used only if it is the library's. */
+  chunkSize: number;
+}
+
+/**
+ * True when `known` can stand in for hashing a file of `size` bytes: a valid fileId, the library's
+ * piece size, one leaf per piece, and leaves that hash up to `root` (cheap: one SHA-256 per 64 bytes
+ * of leaves, about 1/2000 of hashing the file).
+ */
+export async function knownHashesFit(known: KnownFileHashes, size: number, chunkSize: number): Promise<boolean> {
+  return (
+    isSha256Hex(known.fileId) &&
+    known.chunkSize === chunkSize &&
+    known.leaves.length === chunkCount(size, chunkSize) * HASH_BYTES &&
+    bytesToHex(await merkleRoot(known.leaves, nodeHasher)) === known.root
+  );
 }

@@ -37,9 +37,11 @@ export interface Library {
   get(fileId: string): LocalFile | undefined;
   /**
    * Bytes [start, start + length) of a shared file. Rejects with a LibraryError when the file is not
-   * shared, the range is outside it, or the file is no longer what was indexed.
+   * shared, the range is outside it, or the file is no longer what was indexed. With `into` (exactly
+   * `length` bytes) the bytes are read into it and it is returned, so a caller can read straight
+   * into the buffer it sends (a chunk frame) instead of copying.
    */
-  read(fileId: string, start: number, length: number): Promise<Uint8Array>;
+  read(fileId: string, start: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   /** The piece hashes, packed: leaf i is bytes [32 i, 32 i + 32). */
   leaves(fileId: string): Promise<Uint8Array>;
   /** Subscribes; returns the function that unsubscribes. */

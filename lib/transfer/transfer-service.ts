@@ -2,6 +2,7 @@ import { ChunkServer } from './chunk-server.ts';
 import { Download } from './download.ts';
 import type { DownloadStore } from './download.ts';
 import { HashTreeCache } from './hash-tree-cache.ts';
+import { HaveBatcher } from './have-batcher.ts';
 import type { Hasher } from './hasher.ts';
 import type { Library, LocalFile } from './library.ts';
 import { chunkCount, DEFAULT_CHUNK_SIZE, makeStandardManifest, STANDARD_CHUNK_SIZE, validateContentInfo, validateStandardManifest } from './manifest.ts';
@@ -35,11 +36,23 @@ export interface TransferServiceOptions {
   timers: Timers;
   records: RecordStore<TransferRecord[]>;
   openStore(fileId: string, fileSize: number, pieceSize: number): Promise<DownloadStore>;
-  /** Makes a finished download part of the library (it was moved into shared_files/ already). */
-  adopt(record: TransferRecord): Promise<LocalFile | void>;
+  /**
+   * Makes a finished download part of the library (it was moved into shared_files/ already). `known`
+   * comes with a download whose every piece was checked against Merkle-verified leaves: the library
+   * need not hash the file again.
+   */
+  adopt(record: TransferRecord, known?: VerifiedFileHashes): Promise<LocalFile | void>;
   uploadLimit?: number;
   downloadLimit?: number;
   stallTimeoutMs?: number;
+}
+
+/** The hashes a completed download verified its file with. */
+export interface VerifiedFileHashes {
+  fileId: string;
+  root: string;
+  leaves: Uint8Array;
+  chunkSize: number;
 }
 
 export class TransferError extends Error {}
@@ -169,6 +182,7 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
       const c = peer.connectionTo(peerId);
       if (c) fn(c).catch(() => {});
     };
+    const haves = new HaveBatcher(this.#o.timers, (pieces) => this.#announceHave(record, pieces));
     const download = new Download(record, {
       hasher: this.#o.hasher,
       log: this.#o.log,
@@ -186,11 +200,13 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
         send(peerId, (c) => c.send('cancel', { content: { file_id: record.file_id, chunk_index: chunkIndex, chunk_size: chunkSize } })),
       requestHashes: (peerId, start, count) =>
         send(peerId, (c) => c.send('hashes_request', { content: { file_id: record.file_id, start, count } })),
-      onPieces: (pieces) => this.#announceHave(record, pieces),
-      onStatus: () =>
+      onPieces: (pieces) => haves.add(pieces),
+      onStatus: () => {
+        if (download.finished) haves.flush();
         void this.#onStatus(download).catch((err) =>
           this.#o.log.error({ err, transfer: record.transfer_id }, 'could not finish a download'),
-        ),
+        );
+      },
     });
     this.#downloads.set(record.transfer_id, download);
     try {
@@ -212,7 +228,12 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
     record.peer_totals = this.peers(record.transfer_id).map((p) => ({ ...p, speed_bps: 0 }));
     this.#downloads.delete(record.transfer_id);
     if (record.status === 'completed') {
-      await this.#o.adopt(record);
+      const leaves = download.verifiedLeaves;
+      const known =
+        leaves && record.content_root
+          ? { fileId: record.file_id, root: record.content_root, leaves, chunkSize: record.chunk_size }
+          : undefined;
+      await this.#o.adopt(record, known);
       // Standard peers learn from file_availability that this node now holds the file.
       for (const c of this.#o.peer.primaryConnections()) {
         if (!c.isSwarm) c.send('file_availability', { content: { file_id: record.file_id, peers: [this.#o.peer.id] }, recipientId: 'omit' }).catch(() => {});
