@@ -21,6 +21,10 @@ export interface WebRtcLinkerOptions {
   log: Logger;
 }
 
+/** A failed offer is tried again after 2 s, 4 s, 8 s ... at most this many times while the peer stays present. */
+export const LINK_ATTEMPTS = 5;
+const LINK_RETRY_BASE_MS = 2_000;
+
 interface Pending {
   connection: WebRtcConnection;
   via: SignallingClient;
@@ -29,6 +33,10 @@ interface Pending {
 export class WebRtcLinker {
   #o: WebRtcLinkerOptions;
   #pending = new Map<string, Pending>();
+  #failures = new Map<string, number>();
+  /** Where each peer was last seen present, for retries. */
+  #present = new Map<string, SignallingClient>();
+  #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   #closed = false;
 
   constructor(options: WebRtcLinkerOptions) {
@@ -38,8 +46,17 @@ export class WebRtcLinker {
   /** Listens on a joined signalling client and links to the peers present there. */
   async use(signalling: SignallingClient): Promise<void> {
     signalling.on('signal', (from, data) => this.#onSignal(signalling, from, data as WebRtcSignal));
-    signalling.on('peer-joined', (info) => this.link(signalling, info.peer_id));
-    for (const info of await signalling.listAll()) this.link(signalling, info.peer_id);
+    signalling.on('peer-joined', (info) => {
+      this.#present.set(info.peer_id, signalling);
+      this.link(signalling, info.peer_id);
+    });
+    signalling.on('peer-left', (peerId) => {
+      if (this.#present.get(peerId) === signalling) this.#present.delete(peerId);
+    });
+    for (const info of await signalling.listAll()) {
+      this.#present.set(info.peer_id, signalling);
+      this.link(signalling, info.peer_id);
+    }
   }
 
   /** Offers a link to `peerId` when this side is the offerer of the pair and no link exists yet. */
@@ -52,6 +69,7 @@ export class WebRtcLinker {
 
   close(): void {
     this.#closed = true;
+    for (const timer of this.#retryTimers) clearTimeout(timer);
     for (const { connection } of this.#pending.values()) connection.close();
     this.#pending.clear();
   }
@@ -91,6 +109,7 @@ export class WebRtcLinker {
     connection.transport.then(
       (transport) => {
         this.#pending.delete(peerId);
+        this.#failures.delete(peerId);
         if (this.#closed) return transport.close();
         peer.attach(transport, role === 'offerer' ? 'dialler' : 'acceptor');
         log.info({ peer: peerId, role, setupMs: transport.setupMs }, 'WebRTC link open');
@@ -98,6 +117,15 @@ export class WebRtcLinker {
       (err: Error) => {
         this.#pending.delete(peerId);
         log.warn({ peer: peerId, role, reason: err.message }, 'WebRTC link failed');
+        // The offerer tries again (the answerer waits for a new offer); a peer that left is not retried.
+        const failures = (this.#failures.get(peerId) ?? 0) + 1;
+        this.#failures.set(peerId, failures);
+        if (role !== 'offerer' || failures >= LINK_ATTEMPTS || this.#closed) return;
+        const timer = setTimeout(() => {
+          this.#retryTimers.delete(timer);
+          if (this.#present.get(peerId) === via) this.link(via, peerId);
+        }, LINK_RETRY_BASE_MS * 2 ** (failures - 1));
+        this.#retryTimers.add(timer);
       },
     );
   }

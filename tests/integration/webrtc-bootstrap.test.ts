@@ -31,7 +31,14 @@ describe('nodes that meet through signalling', () => {
     const bAtC = await waitFor(async () => {
       const { body } = await c.api('/api/peers/connected');
       return body.peers.length === 2 && body.peers.find((p: any) => p.peer_id === b.peer.id);
-    }, 20_000, 'C linked to A and B');
+    }, 45_000, 'C linked to A and B').catch((err) => {
+      // Say what each node saw of signalling and WebRTC before giving up.
+      for (const n of [a, b, c]) {
+        const seen = n.logs.filter((l) => /WebRTC|signal|peer connected|connection closed/i.test(String(l.msg)) && Number(l.level) >= 30);
+        console.log(n.config.name, n.peer.id, JSON.stringify(seen.map((l) => [l.msg, l.peer ?? l.url, l.reason ?? l.role])));
+      }
+      throw err;
+    });
     expect(bAtC.metadata).toMatchObject({ transport: 'webrtc', via: null, kind: 'node', name: 'B' });
     expect(c.peer.connectionTo(b.peer.id)?.remote?.verified).toBe(true);
 
