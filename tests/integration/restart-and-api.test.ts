@@ -36,7 +36,7 @@ describe('a node restarted with the same --dir', () => {
     ]);
     await waitFor(() => b2.peer.connectionTo(a.peer.id), 15_000, 'B redialled A');
     const status = (await b2.api('/api/status')).body;
-    expect(status).toMatchObject({ peer_id: idBefore, port: b2.tcpPort, active_connections: [a.peer.id] });
+    expect(status).toMatchObject({ peer_id: idBefore, port: b2.tcpPort, api_port: b2.apiPort, active_connections: [a.peer.id] });
   });
 });
 
