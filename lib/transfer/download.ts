@@ -75,7 +75,7 @@ export class Download {
   #hashes: HashFetcher | null = null;
   #leaves: Uint8Array | null = null;
   /** Per source: the chunk size we ask it in, and whether it speaks the swarm extension. */
-  #sources = new Map<string, { chunkSize: number; swarm: boolean; root: string | null }>();
+  #sources = new Map<string, { chunkSize: number; swarm: boolean; root: string | null; hasAll: boolean }>();
   #writes = new Set<Promise<void>>();
   #pendingWriteBytes = 0;
   #timer: TimerHandle | null = null;
@@ -102,6 +102,11 @@ export class Download {
    * whole file against its id): the library can record the file without hashing it again. Null
    * otherwise (no swarm source sent them, or some pieces came from an earlier run).
    */
+  /** The piece hashes once all of them were verified against the content root (so they can be passed on). */
+  get hashList(): Uint8Array | null {
+    return this.#leaves;
+  }
+
   get verifiedLeaves(): Uint8Array | null {
     const allChecked = this.#piecesCheckedByLeaf === this.record.chunk_count;
     return this.record.status === 'completed' && allChecked ? this.#leaves : null;
@@ -127,7 +132,12 @@ export class Download {
       this.#hashes = new HashFetcher(content_root, chunkCount(file_size, this.pieceSize), {
         hasher: this.#deps.hasher,
         timers: this.#deps.timers,
-        candidates: () => [...this.#sources].filter(([, s]) => s.swarm && s.root === content_root).map(([id]) => id),
+        // Seeders first: a peer still downloading can answer only once it holds the whole list itself.
+        candidates: () =>
+          [...this.#sources]
+            .filter(([, s]) => s.swarm && s.root === content_root)
+            .sort(([, a], [, b]) => Number(b.hasAll) - Number(a.hasAll))
+            .map(([id]) => id),
         request: (peerId, start, count) => this.#deps.requestHashes(peerId, start, count),
         blame: (peerId, reason) => this.#ban(peerId, reason),
       });
@@ -149,7 +159,7 @@ export class Download {
       this.#log.warn({ peer: source.peerId, reason: added.reason }, 'source not used');
       return;
     }
-    this.#sources.set(source.peerId, { chunkSize, swarm: source.swarm, root: source.content?.root ?? null });
+    this.#sources.set(source.peerId, { chunkSize, swarm: source.swarm, root: source.content?.root ?? null, hasAll: source.hasAll });
     if (source.have) for (let i = 0; i < source.have.length; i++) if (source.have.get(i)) scheduler.peerHas(source.peerId, i);
     this.#pump();
   }

@@ -17,13 +17,18 @@ export class HashTreeCache {
     private readonly hasher: Hasher,
   ) {}
 
-  /** Hashes [start, start + count) with their proof, or null when the file is not shared or the range is bad. */
-  async piece(fileId: string, start: number, count: number): Promise<HashPiece | null> {
-    const file = this.library.get(fileId);
-    if (!file || count > MAX_HASHES_PER_PIECE || start + count > file.hashCount) return null;
+  /**
+   * Hashes [start, start + count) with their proof, or null when we hold no verified hash list for the
+   * file or the range is bad. A shared file's list comes from the library; a file still downloading
+   * can pass on the list it verified against the content root (`partialLeaves`).
+   */
+  async piece(fileId: string, start: number, count: number, partialLeaves?: () => Uint8Array | null): Promise<HashPiece | null> {
+    if (count > MAX_HASHES_PER_PIECE) return null;
     let tree = this.#trees.get(fileId);
     if (!tree) {
-      tree = this.library.leaves(fileId).then((leaves) => buildMerkleTree(leaves, this.hasher));
+      const leaves = this.library.get(fileId) ? this.library.leaves(fileId) : partialLeaves?.();
+      if (!leaves) return null;
+      tree = Promise.resolve(leaves).then((packed) => buildMerkleTree(packed, this.hasher));
       this.#trees.set(fileId, tree);
       if (this.#trees.size > MAX_TREES) this.#trees.delete(this.#trees.keys().next().value!);
     }

@@ -329,7 +329,9 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
         .catch((err) => log.error({ err, peer: c.peerId }, 'could not handle a chunk'));
     });
     peer.handle('hashes_request', async (m, c) => {
-      const piece = await this.#trees.piece(m.content.file_id, m.content.start, m.content.count);
+      const piece = await this.#trees.piece(m.content.file_id, m.content.start, m.content.count, () =>
+        this.#downloadOf(m.content.file_id)?.hashList ?? null,
+      );
       if (!piece) return;
       await c.send('hashes', {
         content: { file_id: m.content.file_id, start: piece.start, hashes: bytesToBase64(piece.hashes), proof: bytesToBase64(piece.proof) },
