@@ -1,13 +1,11 @@
 import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
+import { SignalUpgrades } from './signal-upgrade.ts';
 import { newNonce } from '../lib/peer/handshake.ts';
 import {
   DEFAULT_SIGNAL_LIMITS,
   SIGNAL_CLOSE_CODES,
   SIGNAL_HARD_MAX_FACTOR,
-  SIGNAL_PATH,
   SIGNAL_PROTOCOL_VERSION,
   limitsOnWire,
   parseClientMessage,
@@ -75,10 +73,9 @@ export function attachSignalServer(httpServer: Server, options: SignalServerOpti
 
 class SignalHub implements SignalServer {
   readonly limits: Readonly<SignalLimits>;
-  readonly #http: Server;
   readonly #log: Logger;
   readonly #timers: Timers;
-  readonly #wss: WebSocketServer;
+  readonly #upgrades: SignalUpgrades;
   readonly #connections = new Set<Connection>();
   readonly #present: PresentPeers<Connection>;
   /** Signals waiting for their target to join. */
@@ -88,7 +85,6 @@ class SignalHub implements SignalServer {
 
   constructor(httpServer: Server, options: SignalServerOptions) {
     this.limits = Object.freeze({ ...DEFAULT_SIGNAL_LIMITS, ...options.limits });
-    this.#http = httpServer;
     this.#log = options.log.child({ component: 'signal' });
     this.#timers = options.timers ?? realTimers;
     this.#present = new PresentPeers(this.limits.peersPerPage);
@@ -104,15 +100,10 @@ class SignalHub implements SignalServer {
           ref,
         ),
     });
-    this.#wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      // The WebSocket layer refuses bigger frames from the header alone; between the limit and this
-      // we still read the message so the sender gets a `too_large` answer it can act on.
-      maxPayload: this.limits.maxMessageBytes * SIGNAL_HARD_MAX_FACTOR,
-    });
-    httpServer.on('upgrade', this.#onUpgrade);
+    // Between the message limit and this hard cap we still read a message, so its sender gets a
+    // `too_large` answer it can act on.
+    const hardMaxBytes = this.limits.maxMessageBytes * SIGNAL_HARD_MAX_FACTOR;
+    this.#upgrades = new SignalUpgrades(httpServer, hardMaxBytes, (ws, req) => this.#accept(ws, req));
     // Ping every third of the idle timeout: a healthy client answers (browsers do so by themselves),
     // so only a dead or silent one reaches the timeout.
     this.#sweep = this.#timers.setInterval(() => this.#checkLiveness(), this.limits.idleTimeoutMs / 3);
@@ -124,32 +115,14 @@ class SignalHub implements SignalServer {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#http.off('upgrade', this.#onUpgrade);
+      this.#upgrades.stop();
       this.#timers.clearInterval(this.#sweep);
       for (const conn of this.#connections) this.#drop(conn, 'shutting_down', 'the node is shutting down');
       await Promise.all([...this.#connections].map((c) => c.closed));
-      await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+      await this.#upgrades.close();
     })();
     return this.#closing;
   }
-
-  readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
-    if (pathOf(req.url) !== SIGNAL_PATH) {
-      // Another part of the node may serve WebSockets on its own path: leave its sockets alone.
-      if (this.#http.listenerCount('upgrade') === 1) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () =>
-          socket.destroy(),
-        );
-      }
-      return;
-    }
-    if (this.#closing) {
-      socket.destroy();
-      return;
-    }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
-  };
 
   #accept(ws: WebSocket, req: IncomingMessage): void {
     let markClosed!: () => void;
@@ -393,14 +366,6 @@ class SignalHub implements SignalServer {
     if (!wasJoined || id === undefined || !this.#present.leave(id, conn)) return;
     this.#log.info({ remote: conn.remote, peer: id }, 'peer left signalling');
     for (const other of this.#present.members()) this.#send(other, { type: 'peer-left', peer_id: id });
-  }
-}
-
-function pathOf(url: string | undefined): string {
-  try {
-    return new URL(url ?? '/', 'http://localhost').pathname;
-  } catch {
-    return '';
   }
 }
 

@@ -16,7 +16,8 @@ import {
 } from './handshake.ts';
 import type { PeerKind } from './handshake.ts';
 import type { Identity } from './identity.ts';
-import { OutgoingQueue } from './priority-queue.ts';
+import { Liveness } from './liveness.ts';
+import { OutgoingQueue, priorityOf } from './priority-queue.ts';
 import type { Priority } from './priority-queue.ts';
 import type { Transport } from './transport.ts';
 import { decodeMessage, encodeEnvelope, makeEnvelope } from './wire/codec.ts';
@@ -100,13 +101,9 @@ export class Connection extends Emitter<ConnectionEvents> {
   #queue: OutgoingQueue;
   #ourNonce = newNonce();
   #remoteKey: Uint8Array | null = null;
-  #lastReceivedAt: number;
-  #pingSentAt: number | null = null;
-  #pingTimer: TimerHandle | null = null;
-  #idleTimer: TimerHandle | null = null;
   #handshakeTimer: TimerHandle | null = null;
-  #pingIntervalMs: number;
-  #idleTimeoutMs: number;
+  /** Pings, RTT and the idle timeout (liveness.ts). */
+  readonly #liveness: Liveness;
   /** Frames are handled one at a time, in order, even when a handler awaits crypto. */
   #inbox: Promise<void> = Promise.resolve();
 
@@ -117,9 +114,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#local = options.local;
     this.#log = options.log;
     this.#timers = options.timers;
-    this.#pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
-    this.#idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
-    this.openedAt = this.#lastReceivedAt = this.#timers.now();
+    this.openedAt = this.#timers.now();
     this.#queue = new OutgoingQueue((frame) => this.transport.send(frame));
 
     this.transport.on('frame', (frame) => {
@@ -130,7 +125,14 @@ export class Connection extends Emitter<ConnectionEvents> {
       () => this.close(new SwarmError('HANDSHAKE_FAILED', 'no handshake completed in time')),
       options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
     );
-    this.#idleTimer = this.#timers.setInterval(() => this.#checkIdle(), Math.min(this.#idleTimeoutMs / 4, 5_000));
+    this.#liveness = new Liveness({
+      timers: this.#timers,
+      pingIntervalMs: options.pingIntervalMs ?? PING_INTERVAL_MS,
+      idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+      sendPing: () => void this.send('ping', { priority: 'control' }).catch(() => {}),
+      onIdle: (idleFor) =>
+        this.close(new SwarmError('IDLE_TIMEOUT', `nothing received for ${Math.round(idleFor / 1000)} s`)),
+    });
     if (this.role === 'dialler') void this.#sendHandshake(false, undefined);
   }
 
@@ -198,12 +200,8 @@ export class Connection extends Emitter<ConnectionEvents> {
     } else {
       this.#log.debug({ peer: this.peerId }, 'connection closed');
     }
-    for (const timer of [this.#handshakeTimer, this.#idleTimer, this.#pingTimer]) {
-      if (timer !== null) {
-        this.#timers.clearTimeout(timer);
-        this.#timers.clearInterval(timer);
-      }
-    }
+    if (this.#handshakeTimer !== null) this.#timers.clearTimeout(this.#handshakeTimer);
+    this.#liveness.stop();
     this.#queue.close(err ?? new SwarmError('TRANSPORT_CLOSED', 'connection closed'));
     this.transport.close(err);
     this.emit('close', err);
@@ -211,7 +209,7 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   async #onFrame(frame: Uint8Array): Promise<void> {
     if (this.state === 'closed') return;
-    this.#lastReceivedAt = this.#timers.now();
+    this.#liveness.received();
     this.emit('traffic', frame.byteLength + FRAME_HEADER_BYTES, 0);
     if (this.isSwarm && frame.byteLength > 0 && frame[0] !== JSON_OPEN_BRACE) {
       if (this.state === 'open') this.emit('binary', frame);
@@ -262,8 +260,8 @@ export class Connection extends Emitter<ConnectionEvents> {
       return;
     }
     if (message.type === 'pong') {
-      if (this.#pingSentAt !== null) this.emit('rtt', this.#timers.now() - this.#pingSentAt);
-      this.#pingSentAt = null;
+      const rtt = this.#liveness.pongReceived();
+      if (rtt !== null) this.emit('rtt', rtt);
       return;
     }
     this.emit('message', message);
@@ -363,7 +361,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.state = 'open';
     if (this.#handshakeTimer !== null) this.#timers.clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = null;
-    this.#pingTimer = this.#timers.setInterval(() => this.#ping(), this.#pingIntervalMs);
+    this.#liveness.startPinging();
     this.emit('open', this.remote);
   }
 
@@ -385,30 +383,5 @@ export class Connection extends Emitter<ConnectionEvents> {
     } catch (err) {
       this.close(err as Error);
     }
-  }
-
-  #ping(): void {
-    this.#pingSentAt = this.#timers.now();
-    this.send('ping', { priority: 'control' }).catch(() => {});
-  }
-
-  #checkIdle(): void {
-    const idleFor = this.#timers.now() - this.#lastReceivedAt;
-    if (idleFor >= this.#idleTimeoutMs) {
-      this.close(new SwarmError('IDLE_TIMEOUT', `nothing received for ${Math.round(idleFor / 1000)} s`));
-    }
-  }
-}
-
-/** Which queue a message type goes through: control before chat before bulk file data. */
-export function priorityOf(type: MessageType): Priority {
-  switch (type) {
-    case 'text':
-    case 'ack':
-      return 'chat';
-    case 'file_chunk':
-      return 'bulk';
-    default:
-      return 'control';
   }
 }

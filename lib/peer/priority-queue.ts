@@ -8,11 +8,25 @@
  * returns, which settles once that frame has been handed to the transport.
  */
 import { SwarmError } from './errors.ts';
+import type { MessageType } from './wire/schema.ts';
 
 export type Priority = 'control' | 'chat' | 'bulk';
 
 /** Highest first: the pump scans in this order. */
 export const PRIORITIES: readonly Priority[] = ['control', 'chat', 'bulk'];
+
+/** Which queue a message type goes through: control before chat before bulk file data. */
+export function priorityOf(type: MessageType): Priority {
+  switch (type) {
+    case 'text':
+    case 'ack':
+      return 'chat';
+    case 'file_chunk':
+      return 'bulk';
+    default:
+      return 'control';
+  }
+}
 
 export type SendFrame = (frame: Uint8Array) => Promise<void>;
 

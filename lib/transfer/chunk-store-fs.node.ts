@@ -5,7 +5,7 @@
  * Crash order (SIGKILL or power loss): a bit is persisted only for data already fsync'd. A flush
  * snapshots the in-memory bitfield (whose bits are set only after their pwrite returned), fdatasyncs
  * the partial file, then writes the snapshot to a temporary file, fsyncs it and renames it over the
- * `.bitfield` file, so the file on disk is always a whole, older-or-equal view. Flushes are batched
+ * `.bitfield` file (bitfield-file.node.ts), so the file on disk is always a whole, older-or-equal view. Flushes are batched
  * (every FLUSH_EVERY_BYTES written or FLUSH_INTERVAL_MS, and on close): a crash loses at most one
  * batch of bits, and those pieces are simply fetched again.
  */
@@ -15,6 +15,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout, clearTimeout } from 'node:timers';
 import { Bitfield } from './bitfield.ts';
+import { loadBitfieldFile, writeBitfieldFile } from './bitfield-file.node.ts';
 import { BitfieldChunkStore, ChunkStoreError, checkedRange } from './chunk-store.ts';
 import { sha256File } from './file-hashing.node.ts';
 import { isSha256Hex } from './hasher.ts';
@@ -33,11 +34,6 @@ export const FLUSH_EVERY_BYTES = 16 * 1024 * 1024;
 export const FLUSH_INTERVAL_MS = 100;
 /** Free space kept beyond the file itself, so a download never fills the disk to the last byte. */
 export const FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024;
-
-/** Bitfield file: "SDBF", version, 3 spare bytes, file size (u64 BE), piece size (u32 BE), then the bits. */
-const BITFIELD_MAGIC = 0x53444246;
-const BITFIELD_VERSION = 1;
-const BITFIELD_HEADER_BYTES = 20;
 
 export interface FsChunkStoreOptions {
   dataDir: string;
@@ -68,7 +64,7 @@ export async function openFsChunkStore(options: FsChunkStoreOptions): Promise<Fs
   try {
     // Check the space before allocating anything sized by the file.
     const resumed =
-      fd === null ? null : await loadBitfield(bitfieldPath, options, count, (await fd.stat()).size);
+      fd === null ? null : await loadBitfieldFile(bitfieldPath, options, count, (await fd.stat()).size);
     const missingBytes = Math.max(0, options.fileSize - (resumed?.count ?? 0) * options.chunkSize);
     await assertFreeSpace(dir, missingBytes + (options.freeSpaceMarginBytes ?? FREE_SPACE_MARGIN_BYTES));
     fd ??= await open(partPath, 'w+');
@@ -230,30 +226,11 @@ export class FsChunkStore extends BitfieldChunkStore {
     this.dirty = false;
     try {
       await this.fd.datasync(); // ... so this makes every bit in the snapshot true on disk
-      await this.writeBitfieldFile(snapshot);
+      await writeBitfieldFile(this.bitfieldPath, this, snapshot);
     } catch (err) {
       this.dirty = true; // try again at the next flush
       throw err;
     }
-  }
-
-  /** Replaces the bitfield file atomically: write a temporary file, fsync it, rename it over. */
-  private async writeBitfieldFile(snapshot: Uint8Array): Promise<void> {
-    const header = new DataView(new ArrayBuffer(BITFIELD_HEADER_BYTES));
-    header.setUint32(0, BITFIELD_MAGIC);
-    header.setUint8(4, BITFIELD_VERSION);
-    header.setUint32(8, Math.floor(this.fileSize / 0x1_0000_0000));
-    header.setUint32(12, this.fileSize >>> 0);
-    header.setUint32(16, this.chunkSize);
-    const tmpPath = `${this.bitfieldPath}.tmp`;
-    const tmp = await open(tmpPath, 'w');
-    try {
-      await writeFully(tmp, Buffer.concat([new Uint8Array(header.buffer), snapshot]), 0);
-      await tmp.datasync();
-    } finally {
-      await tmp.close();
-    }
-    await rename(tmpPath, this.bitfieldPath);
   }
 
   /**
@@ -304,47 +281,6 @@ export class FsChunkStore extends BitfieldChunkStore {
 
   private assertOpen(): void {
     if (this.state !== 'open') throw new ChunkStoreError('STORE_CLOSED', 'chunk store is closed');
-  }
-}
-
-/** Reads the bitfield file; anything unreadable or for other geometry means "nothing held". */
-async function loadBitfield(
-  path: string,
-  options: FsChunkStoreOptions,
-  count: number,
-  partBytes: number,
-): Promise<Bitfield> {
-  const bytes = await readOptional(path);
-  if (bytes === null || bytes.length < BITFIELD_HEADER_BYTES) return new Bitfield(count);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const fileSize = view.getUint32(8) * 0x1_0000_0000 + view.getUint32(12);
-  const sameGeometry =
-    view.getUint32(0) === BITFIELD_MAGIC &&
-    view.getUint8(4) === BITFIELD_VERSION &&
-    fileSize === options.fileSize &&
-    view.getUint32(16) === options.chunkSize;
-  if (!sameGeometry) return new Bitfield(count);
-  let held: Bitfield;
-  try {
-    held = Bitfield.fromBytes(bytes.subarray(BITFIELD_HEADER_BYTES), count);
-  } catch {
-    return new Bitfield(count);
-  }
-  // Belt and braces: a bit whose piece lies past the end of the partial file cannot be true.
-  for (let i = 0; i < count; i++) {
-    if (held.get(i) && Math.min((i + 1) * options.chunkSize, options.fileSize) > partBytes)
-      held.set(i, false);
-  }
-  return held;
-}
-
-async function readOptional(path: string): Promise<Uint8Array | null> {
-  const file = await open(path, 'r').catch(() => null);
-  if (file === null) return null;
-  try {
-    return await file.readFile();
-  } finally {
-    await file.close();
   }
 }
 

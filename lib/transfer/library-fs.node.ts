@@ -20,7 +20,9 @@ import type { Stats } from 'node:fs';
 import { lstat, mkdir, readdir, realpath, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { hashFile } from './file-hashing.node.ts';
-import { knownHashesFit, LIBRARY_INDEX_NAME, makeLibraryIndex, readLibraryIndex, writeFileAtomic } from './library-index.node.ts';
+import { SharedCatalog } from './library-catalog.node.ts';
+import type { SharedFile } from './library-catalog.node.ts';
+import { knownHashesFit, LIBRARY_INDEX_NAME, readLibraryIndex, writeFileAtomic } from './library-index.node.ts';
 import type { DiskEntry, KnownFileHashes, LibraryIndexFile } from './library-index.node.ts';
 import { SharedHandleCache } from './library-handles.node.ts';
 import { checkReadRange, handleStillIndexed, leavesFileIntact, openSharedFile, readFullyAt, readLeavesFile } from './library-read.node.ts';
@@ -28,7 +30,6 @@ import type { SharedFileCheck } from './library-read.node.ts';
 import type { LibraryEvents, LocalFile, Library } from './library.ts';
 import { LibraryError } from './library.ts';
 import { DEFAULT_CHUNK_SIZE, chunkCount } from './manifest.ts';
-import { sanitizeFileName } from './safe-name.ts';
 import { SettleWatcher } from './settle-watcher.node.ts';
 import { Emitter } from '../util/emitter.ts';
 import { silentLogger } from '../util/logger.ts';
@@ -67,16 +68,8 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
   readonly #chunkSize: number;
   readonly #log: Logger;
   readonly #saver: SaveCoalescer<LibraryIndexFile>;
-  /** Verified entries, in the order they were first indexed (the first name of a content is its shared name). */
-  readonly #entries = new Map<string, DiskEntry>();
-  /** Entries read from library.json, consulted (to skip re-hashing) until the start-up scan has run. */
-  readonly #saved: Map<string, DiskEntry>;
-  /**
-   * Content the user stopped sharing but kept on disk, by fileId: neither the watcher nor a restart
-   * shares it again. It is keyed by content, so if the file changes, its new fileId is shared again.
-   */
-  readonly #unshared: Set<string>;
-  readonly #shared = new Map<string, { file: LocalFile; diskName: string }>();
+  /** Which names hold which content, and what is shared under which name (library-catalog.node.ts). */
+  readonly #catalog: SharedCatalog;
   readonly #jobs = new Map<string, Promise<unknown>>();
   readonly #watcher: SettleWatcher;
   /** Open read handles of files being served, dropped whenever their name is re-indexed or forgotten. */
@@ -95,10 +88,14 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
     this.#realSharedDir = realSharedDir;
     this.#chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     this.#log = (options.log ?? silentLogger).child({ component: 'library' });
-    this.#saved = new Map((saved?.files ?? []).map(({ name, ...entry }) => [name, entry]));
-    this.#unshared = new Set(saved?.unshared ?? []);
+    this.#catalog = new SharedCatalog(this.#chunkSize, saved, {
+      added: (file) => this.emit('added', file),
+      removed: (file) => this.emit('removed', file),
+      leavesUnused: (fileId) => void unlink(this.#leavesPath(fileId)).catch(() => {}),
+      changed: () => this.#saver.scheduleSave(),
+    });
     const store = new JsonFileStore<LibraryIndexFile>(join(dir, LIBRARY_INDEX_NAME));
-    this.#saver = new SaveCoalescer(store, () => this.#snapshot(), {
+    this.#saver = new SaveCoalescer(store, () => this.#catalog.snapshot(), {
       delayMs: INDEX_SAVE_DELAY_MS,
       onError: (err) => this.#log.error({ err }, 'could not save the library index'),
     });
@@ -107,7 +104,7 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
       settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
       onSettled: (name) => this.#indexSafely(name),
       ignore: isHidden,
-      knownNames: () => this.#entries.keys(),
+      knownNames: () => this.#catalog.names(),
       onError: (err, name) => this.#log.warn({ err, file: name }, 'watching shared_files failed'),
     });
   }
@@ -134,11 +131,11 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
   }
 
   list(): LocalFile[] {
-    return [...this.#shared.values()].map((s) => s.file);
+    return this.#catalog.sharedFiles();
   }
 
   get(fileId: string): LocalFile | undefined {
-    return this.#shared.get(fileId)?.file;
+    return this.#catalog.shared(fileId)?.file;
   }
 
   /** Watches the directory, then indexes what is in it (hashing only new or changed files). */
@@ -153,9 +150,9 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
     const hashedBefore = this.#filesHashed;
     for (const name of names) await this.#indexSafely(name);
     if (this.#isClosed()) return;
-    this.#forgetSavedCache();
+    this.#catalog.forgetSavedCache();
     this.#log.info(
-      { shared: this.#shared.size, hashed: this.#filesHashed - hashedBefore, ms: Date.now() - startedAt },
+      { shared: this.#catalog.sharedCount, hashed: this.#filesHashed - hashedBefore, ms: Date.now() - startedAt },
       'shared files indexed',
     );
     await this.#saver.flush();
@@ -173,8 +170,8 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
     }
     const entry = await this.#index(name, options.known);
     if (entry === undefined) throw new LibraryError('UNSAFE_PATH', `${absPath} is not a regular file`);
-    if (this.#unshared.delete(entry.fileId)) this.#reconcile(entry.fileId);
-    const shared = this.#shared.get(entry.fileId);
+    this.#catalog.reshare(entry.fileId);
+    const shared = this.#catalog.shared(entry.fileId);
     if (shared === undefined) throw new LibraryError('CHANGED_ON_DISK', `${absPath} changed while being added`);
     await this.#saver.flush();
     return shared.file;
@@ -186,20 +183,20 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
    * content goes on the persisted unshared list.
    */
   async remove(fileId: string, options: { deleteFromDisk?: boolean } = {}): Promise<boolean> {
-    if (!this.#shared.has(fileId)) return false;
+    if (this.#catalog.shared(fileId) === undefined) return false;
     try {
-      if (!options.deleteFromDisk) this.#unshared.add(fileId);
+      if (!options.deleteFromDisk) this.#catalog.markUnshared(fileId);
       else {
-        for (const name of this.#namesOf(fileId)) {
+        for (const name of this.#catalog.namesOf(fileId)) {
           await unlink(join(this.sharedDir, name)).catch((err: NodeJS.ErrnoException) => {
             if (err.code !== 'ENOENT') throw err;
           });
-          this.#entries.delete(name);
+          this.#catalog.deleteEntry(name);
           this.#handles.drop(name);
         }
       }
     } finally {
-      this.#reconcile(fileId); // also after a failed unlink: the copies already deleted are gone
+      this.#catalog.reconcile(fileId); // also after a failed unlink: the copies already deleted are gone
     }
     await this.#saver.flush();
     return true;
@@ -258,7 +255,7 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
       this.#forget(name);
       return undefined;
     }
-    const known = this.#entries.get(name) ?? this.#saved.get(name);
+    const known = this.#catalog.entry(name) ?? this.#catalog.savedEntry(name);
     if (known && known.size === before.size && known.mtimeMs === before.mtimeMs && (await this.#leavesIntact(known))) {
       this.#record(name, known);
       return known;
@@ -322,60 +319,15 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
     }
   }
 
+  /** A handle opened for another entry of this name reads other content: it is dropped. */
   #record(name: string, entry: DiskEntry): void {
-    const previous = this.#entries.get(name);
-    if (previous !== entry) this.#handles.drop(name);
-    this.#entries.set(name, entry);
-    if (previous && previous.fileId !== entry.fileId) this.#reconcile(previous.fileId);
-    this.#reconcile(entry.fileId);
+    if (this.#catalog.entry(name) !== entry) this.#handles.drop(name);
+    this.#catalog.record(name, entry);
   }
 
   #forget(name: string): void {
     this.#handles.drop(name);
-    const previous = this.#entries.get(name);
-    if (!this.#entries.delete(name) || !previous) return;
-    this.#reconcile(previous.fileId);
-  }
-
-  /** Brings the shared view of one content in line with the entries: shares, renames or unshares it. */
-  #reconcile(fileId: string): void {
-    const names = this.#namesOf(fileId);
-    const current = this.#shared.get(fileId);
-    const firstName = names[0];
-    if (firstName !== undefined && !this.#unshared.has(fileId)) {
-      // Same content under two names is one shared file, under the name indexed first.
-      if (current?.diskName === firstName) return;
-      const entry = this.#entries.get(firstName)!;
-      const file: LocalFile = {
-        fileId,
-        name: sanitizeFileName(firstName),
-        size: entry.size,
-        chunkSize: this.#chunkSize,
-        root: entry.root,
-        hashCount: chunkCount(entry.size, this.#chunkSize),
-      };
-      this.#shared.set(fileId, { file, diskName: firstName });
-      if (current === undefined) this.emit('added', file);
-    } else if (current !== undefined) {
-      this.#shared.delete(fileId);
-      this.emit('removed', current.file);
-    }
-    if (firstName === undefined) {
-      this.#unshared.delete(fileId); // nothing left on disk to keep unshared
-      if (![...this.#saved.values()].some((e) => e.fileId === fileId)) {
-        void unlink(this.#leavesPath(fileId)).catch(() => {});
-      }
-    }
-    this.#saver.scheduleSave();
-  }
-
-  /** After the start-up scan: the saved entries not seen on disk are gone, and so are their hashes. */
-  #forgetSavedCache(): void {
-    const stale = new Set([...this.#saved.values()].map((e) => e.fileId));
-    this.#saved.clear();
-    for (const fileId of stale) if (this.#namesOf(fileId).length === 0) this.#reconcile(fileId);
-    for (const fileId of [...this.#unshared]) if (this.#namesOf(fileId).length === 0) this.#unshared.delete(fileId);
-    this.#saver.scheduleSave();
+    this.#catalog.forget(name);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -392,13 +344,9 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
     return this.#state === 'closed';
   }
 
-  #namesOf(fileId: string): string[] {
-    return [...this.#entries].filter(([, entry]) => entry.fileId === fileId).map(([name]) => name);
-  }
-
-  #requireShared(fileId: string): { file: LocalFile; diskName: string } {
+  #requireShared(fileId: string): SharedFile {
     if (this.#state === 'closed') throw new LibraryError('CLOSED', 'the library is closed');
-    const shared = this.#shared.get(fileId);
+    const shared = this.#catalog.shared(fileId);
     if (shared === undefined) throw new LibraryError('NOT_SHARED', `no shared file has id ${fileId}`);
     return shared;
   }
@@ -409,7 +357,7 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
       sharedDir: this.sharedDir,
       realSharedDir: this.#realSharedDir,
       diskName,
-      indexed: () => this.#entries.get(diskName),
+      indexed: () => this.#catalog.entry(diskName),
       onChanged: () => {
         this.#handles.drop(diskName);
         this.#watcher.poll(diskName);
@@ -423,10 +371,6 @@ export class FsLibrary extends Emitter<LibraryEvents> implements Library {
 
   #leavesIntact(entry: DiskEntry): Promise<boolean> {
     return leavesFileIntact(this.#leavesPath(entry.fileId), chunkCount(entry.size, this.#chunkSize));
-  }
-
-  #snapshot(): LibraryIndexFile {
-    return makeLibraryIndex(this.#chunkSize, this.#entries, this.#unshared);
   }
 }
 
