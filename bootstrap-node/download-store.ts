@@ -1,4 +1,4 @@
-import type { DownloadStore } from '../lib/transfer/download.ts';
+import type { DownloadStore } from '../lib/transfer/download-deps.ts';
 import type { FsChunkStore } from '../lib/transfer/chunk-store-fs.node.ts';
 
 /** A partial file under <dir>/.partial/ that finishes into the node's shared_files/ directory. */

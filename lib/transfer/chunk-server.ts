@@ -1,4 +1,4 @@
-import type { DownloadStore } from './download.ts';
+import type { DownloadStore } from './download-deps.ts';
 import type { Hasher } from './hasher.ts';
 import type { Library } from './library.ts';
 import { chunkCount, chunkRange } from './manifest.ts';

@@ -1,16 +1,21 @@
 import { Bitfield } from './bitfield.ts';
-import type { ChunkStore } from './chunk-store.ts';
 import { HashFetcher, HASHES_TIMEOUT_MS } from './hash-fetcher.ts';
-import type { Hasher } from './hasher.ts';
-import { HASH_BYTES } from './hasher.ts';
-import { checkChunkAgainstPieces, chunkCount, chunkRange } from './manifest.ts';
+import { judgeChunk } from './chunk-judge.ts';
+import { chunkCount, chunkRange } from './manifest.ts';
 import type { Source } from './remote-catalog.ts';
 import { Scheduler } from './scheduler.ts';
-import type { ChunkVerdict, PeerStats } from './scheduler.ts';
-import type { TokenBucket } from './token-bucket.ts';
+import type { PeerStats } from './scheduler.ts';
 import type { TransferRecord } from './transfer-record.ts';
 import type { Logger } from '../util/logger.ts';
-import type { TimerHandle, Timers } from '../util/timers.ts';
+import type { TimerHandle } from '../util/timers.ts';
+import {
+  MAX_PENDING_WRITE_BYTES,
+  MAX_REQUESTED_BYTES,
+  MIN_REQUESTS_PER_FILE,
+  MIN_SWARM_REQUEST_BYTES,
+  SWARM_REQUEST_BYTES,
+} from './download-deps.ts';
+import type { DownloadDeps, DownloadStore } from './download-deps.ts';
 
 /**
  * One download: asks the scheduler what to request from whom, verifies every chunk before it is
@@ -18,52 +23,6 @@ import type { TimerHandle, Timers } from '../util/timers.ts';
  * is always checked against its file_id before it lands), and reports progress in its record.
  */
 
-/** A store the download can finish into shared_files/ or throw away. */
-export interface DownloadStore extends ChunkStore {
-  finalize(wantedName: string): Promise<string>;
-  discard(): Promise<void>;
-}
-
-export interface DownloadDeps {
-  hasher: Hasher;
-  log: Logger;
-  timers: Timers;
-  bucket: TokenBucket;
-  stallTimeoutMs: number;
-  openStore(fileId: string, fileSize: number, pieceSize: number): Promise<DownloadStore>;
-  sendRequest(peerId: string, chunkIndex: number, chunkSize: number): void;
-  sendCancel(peerId: string, chunkIndex: number, chunkSize: number): void;
-  requestHashes(peerId: string, start: number, count: number): void;
-  /** Pieces newly verified and stored: tell swarm peers (`have`). */
-  onPieces(pieces: number[]): void;
-  /** The record changed state (running, completed, failed, cancelled). */
-  onStatus(): void;
-}
-
-/**
- * Requests to swarm seeders are this large (rounded down to a multiple of the piece size): fewer,
- * larger requests (1 MiB measured 1.7x the throughput of 256 KiB on loopback) ...
- */
-export const SWARM_REQUEST_BYTES = 1024 * 1024;
-/**
- * ... but never so large that a file is fewer than this many requests, nor smaller than
- * MIN_SWARM_REQUEST_BYTES: coarse requests on a small file tie most of it to one (possibly capped)
- * seeder, leaving nothing for partial sources to contribute. 1 MiB from 64 MiB up, 256 KiB below 16 MiB.
- */
-export const MIN_REQUESTS_PER_FILE = 64;
-export const MIN_SWARM_REQUEST_BYTES = 256 * 1024;
-/**
- * No new requests while this many received bytes wait to be written: when the disk is slower than
- * the network, the backlog stays in the kernel's socket buffers and the seeder's queue, not in our
- * memory (received frames are held until their write completes).
- */
-export const MAX_PENDING_WRITE_BYTES = 8 * 1024 * 1024;
-/**
- * No new requests while this many requested bytes are outstanding across all sources: what is in
- * flight arrives into memory (and the peers' windows alone allow 32 MiB each). Loopback needs far
- * less than this to stay busy; a high-latency link is limited by its peers' windows anyway.
- */
-export const MAX_REQUESTED_BYTES = 16 * 1024 * 1024;
 /** How often the download re-checks timeouts and stalls when nothing else wakes it. */
 const TICK_MS = 250;
 
@@ -113,7 +72,11 @@ export class Download {
   }
 
   get finished(): boolean {
-    return this.record.status === 'completed' || this.record.status === 'failed' || this.record.status === 'cancelled';
+    return (
+      this.record.status === 'completed' ||
+      this.record.status === 'failed' ||
+      this.record.status === 'cancelled'
+    );
   }
 
   async start(sources: Source[]): Promise<void> {
@@ -144,7 +107,10 @@ export class Download {
     }
     for (const source of sources) this.addSource(source);
     this.#starting = false;
-    this.#log.info({ resumedPieces: held.count, pieces: held.length, sources: sources.length }, 'download started');
+    this.#log.info(
+      { resumedPieces: held.count, pieces: held.length, sources: sources.length },
+      'download started',
+    );
     this.#pump();
   }
 
@@ -159,14 +125,24 @@ export class Download {
       this.#log.warn({ peer: source.peerId, reason: added.reason }, 'source not used');
       return;
     }
-    this.#sources.set(source.peerId, { chunkSize, swarm: source.swarm, root: source.content?.root ?? null, hasAll: source.hasAll });
-    if (source.have) for (let i = 0; i < source.have.length; i++) if (source.have.get(i)) scheduler.peerHas(source.peerId, i);
+    this.#sources.set(source.peerId, {
+      chunkSize,
+      swarm: source.swarm,
+      root: source.content?.root ?? null,
+      hasAll: source.hasAll,
+    });
+    if (source.have)
+      for (let i = 0; i < source.have.length; i++)
+        if (source.have.get(i)) scheduler.peerHas(source.peerId, i);
     this.#pump();
   }
 
   /** The request size for swarm seeders: see SWARM_REQUEST_BYTES. A multiple of the piece size. */
   #seederRequestBytes(): number {
-    const wanted = Math.max(MIN_SWARM_REQUEST_BYTES, Math.min(SWARM_REQUEST_BYTES, this.record.file_size / MIN_REQUESTS_PER_FILE));
+    const wanted = Math.max(
+      MIN_SWARM_REQUEST_BYTES,
+      Math.min(SWARM_REQUEST_BYTES, this.record.file_size / MIN_REQUESTS_PER_FILE),
+    );
     return Math.max(this.pieceSize, Math.floor(wanted / this.pieceSize) * this.pieceSize);
   }
 
@@ -193,38 +169,31 @@ export class Download {
   }
 
   /** A chunk arrived from `peerId`: verify, record, store. `chunkSize` is what the sender says it counted in. */
-  async onChunk(peerId: string, chunkIndex: number, chunkSize: number | null, data: Uint8Array): Promise<void> {
+  async onChunk(
+    peerId: string,
+    chunkIndex: number,
+    chunkSize: number | null,
+    data: Uint8Array,
+  ): Promise<void> {
     const scheduler = this.#scheduler;
     const source = this.#sources.get(peerId);
     if (!scheduler || !source || this.finished) return;
     const now = this.#deps.timers.now();
-    const expected = scheduler.expectedChunkBytes(peerId, chunkIndex);
-    let verdict: ChunkVerdict = 'ok';
-    let reason = '';
-    let checkedByLeaf = false;
-    if ((chunkSize !== null && chunkSize !== source.chunkSize) || expected === undefined || data.byteLength !== expected) {
-      verdict = 'wrong-size';
-      reason = `chunk ${chunkIndex} has ${data.byteLength} bytes, expected ${expected ?? 'none'}`;
-    } else if (this.#leaves) {
-      const leaves = this.#leaves;
-      const check = await checkChunkAgainstPieces({
-        fileSize: this.record.file_size,
-        pieceSize: this.pieceSize,
-        otherChunkSize: source.chunkSize,
-        otherIndex: chunkIndex,
-        data,
-        pieceHash: (i) => leaves.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES),
-        hasher: this.#deps.hasher,
-      });
-      if (check.result === 'corrupt') {
-        verdict = 'bad';
-        reason = `chunk ${chunkIndex} failed verification (piece ${check.piece})`;
-      }
-      checkedByLeaf = check.result === 'verified';
-    }
+    const { verdict, reason, checkedByLeaf } = await judgeChunk({
+      fileSize: this.record.file_size,
+      pieceSize: this.pieceSize,
+      sourceChunkSize: source.chunkSize,
+      chunkIndex,
+      claimedChunkSize: chunkSize,
+      expectedBytes: scheduler.expectedChunkBytes(peerId, chunkIndex),
+      data,
+      leaves: this.#leaves,
+      hasher: this.#deps.hasher,
+    });
     if (verdict !== 'ok') this.#log.warn({ peer: peerId, reason }, 'rejected a chunk');
     const result = scheduler.onChunk(peerId, chunkIndex, now, verdict);
-    if (result.banned) this.#log.warn({ peer: peerId, reason: result.banned }, 'peer banned for this transfer');
+    if (result.banned)
+      this.#log.warn({ peer: peerId, reason: result.banned }, 'peer banned for this transfer');
     for (const request of result.cancel) {
       const target = this.#sources.get(request.peerId);
       if (target?.swarm) this.#deps.sendCancel(request.peerId, request.chunkIndex, target.chunkSize);
@@ -235,7 +204,10 @@ export class Download {
       const chunkStart = chunkRange(this.record.file_size, source.chunkSize, chunkIndex).start;
       for (const piece of result.accepted) {
         const range = chunkRange(this.record.file_size, this.pieceSize, piece);
-        this.#track(this.store!.write(piece, data.subarray(range.start - chunkStart, range.end - chunkStart)), range.end - range.start);
+        this.#track(
+          this.store!.write(piece, data.subarray(range.start - chunkStart, range.end - chunkStart)),
+          range.end - range.start,
+        );
       }
       await Promise.all(this.#writes);
       this.#updateProgress();
@@ -266,7 +238,10 @@ export class Download {
 
   #track(write: Promise<void>, bytes: number): void {
     const tracked = write.catch((err: Error & { code?: string }) => {
-      const reason = err.code === 'DISK_FULL' ? `disk full while writing: ${err.message}` : `could not write: ${err.message}`;
+      const reason =
+        err.code === 'DISK_FULL'
+          ? `disk full while writing: ${err.message}`
+          : `could not write: ${err.message}`;
       this.#guard(this.#fail(reason));
     });
     this.#writes.add(tracked);
@@ -302,7 +277,9 @@ export class Download {
     if (this.#hashes && !this.#leaves) {
       this.#hashes.pump(now);
       // With no swarm source to give the hashes for a while, go on: the whole-file hash still checks.
-      const hashSource = [...this.#sources.values()].some((s) => s.swarm && s.root === this.record.content_root);
+      const hashSource = [...this.#sources.values()].some(
+        (s) => s.swarm && s.root === this.record.content_root,
+      );
       if (hashSource) this.#noHashSourceSince = null;
       else if (this.#noHashSourceSince === null) this.#noHashSourceSince = now;
       else if (now - this.#noHashSourceSince > HASHES_TIMEOUT_MS) {
@@ -368,7 +345,9 @@ export class Download {
       const reason =
         e.code === 'HASH_MISMATCH'
           ? `the assembled file does not match its SHA-256 file id (${e.message}); ` +
-            (this.#leaves ? 'a source sent bad data' : 'standard peers send no chunk hashes, so the bad source cannot be singled out')
+            (this.#leaves
+              ? 'a source sent bad data'
+              : 'standard peers send no chunk hashes, so the bad source cannot be singled out')
           : `could not finish the file: ${e.message}`;
       if (e.code === 'HASH_MISMATCH') await this.store!.discard();
       this.#finishing = false;
@@ -376,7 +355,10 @@ export class Download {
     }
     this.#updateProgress();
     this.record.completed_at = this.#deps.timers.now() / 1000;
-    this.#log.info({ destination: this.record.destination, peers: this.record.peers_used.length }, 'download complete');
+    this.#log.info(
+      { destination: this.record.destination, peers: this.record.peers_used.length },
+      'download complete',
+    );
     this.#setStatus('completed', null);
   }
 
@@ -402,6 +384,7 @@ export class Download {
     this.record.chunks_completed = store.count;
     // Every held piece is full-size except the last, which is short by what the file lacks.
     const lastShortfall = store.chunkCount * this.pieceSize - this.record.file_size;
-    this.record.bytes_received = store.count * this.pieceSize - (store.has(store.chunkCount - 1) ? lastShortfall : 0);
+    this.record.bytes_received =
+      store.count * this.pieceSize - (store.has(store.chunkCount - 1) ? lastShortfall : 0);
   }
 }

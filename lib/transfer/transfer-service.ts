@@ -1,6 +1,6 @@
 import { ChunkServer } from './chunk-server.ts';
 import { Download } from './download.ts';
-import type { DownloadStore } from './download.ts';
+import type { DownloadStore } from './download-deps.ts';
 import { HashTreeCache } from './hash-tree-cache.ts';
 import { HaveBatcher } from './have-batcher.ts';
 import type { Hasher } from './hasher.ts';
