@@ -5,12 +5,14 @@ import { SignallingClient } from '../lib/peer/signalling/client.ts';
 import type { WebSocketConstructorLike } from '../lib/peer/signalling/client.ts';
 import { parseIceServerUrl } from '../lib/peer/webrtc/ice.ts';
 import { nodeRtcPeerConnection } from '../lib/peer/transport-webrtc.node.ts';
+import { SignalRelay } from '../lib/peer/signal-relay.ts';
 import { WebRtcLinker } from '../lib/peer/webrtc-linker.ts';
 import type { Logger } from '../lib/util/logger.ts';
 
 /**
  * The node's WebRTC side: it joins its own signalling endpoint (so peers that bootstrap from it can
- * reach it over WebRTC) and every --bootstrap endpoint, and links to the peers it meets there.
+ * reach it over WebRTC) and every --bootstrap endpoint, links to the peers it meets there, and to
+ * the peers its neighbours tell it about, with signalling relayed through those neighbours.
  */
 export interface WebRtcSide {
   close(): Promise<void>;
@@ -27,6 +29,13 @@ export async function startWebRtc(options: { peer: Peer; config: NodeConfig; own
     maxPeers: config.maxPeers,
     log,
   });
+  // Peers we are linked to pass signalling on for us, and tell us whom they are linked to.
+  const relay = new SignalRelay(peer, log);
+  // Two nodes that both listen on TCP are left to TCP; WebRTC links whoever cannot take TCP.
+  relay.on('learned', (via, peerId, tcp) => {
+    if (config.noTcp || !tcp) linker.seen(via, peerId);
+  });
+  relay.on('signal', (via, from, data) => linker.signal(via, from, data));
   const clients: SignallingClient[] = [];
   for (const url of [options.ownSignalUrl, ...config.bootstrap]) {
     const client = new SignallingClient({
@@ -48,6 +57,7 @@ export async function startWebRtc(options: { peer: Peer; config: NodeConfig; own
   }
   return {
     async close() {
+      relay.close();
       linker.close();
       await Promise.all(clients.map((c) => c.close().catch(() => {})));
     },

@@ -25,9 +25,17 @@ export interface WebRtcLinkerOptions {
 export const LINK_ATTEMPTS = 5;
 const LINK_RETRY_BASE_MS = 2_000;
 
+/**
+ * Anything that carries signalling messages to a peer: a signalling endpoint, or a peer we are both
+ * linked to that relays them (signal-relay.ts). Retries go back through the channel a peer was last seen on.
+ */
+export interface SignalChannel {
+  send(to: string, data: Record<string, unknown>): unknown;
+}
+
 interface Pending {
   connection: WebRtcConnection;
-  via: SignallingClient;
+  via: SignalChannel;
 }
 
 export class WebRtcLinker {
@@ -35,7 +43,7 @@ export class WebRtcLinker {
   #pending = new Map<string, Pending>();
   #failures = new Map<string, number>();
   /** Where each peer was last seen present, for retries. */
-  #present = new Map<string, SignallingClient>();
+  #present = new Map<string, SignalChannel>();
   #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   #closed = false;
 
@@ -60,7 +68,18 @@ export class WebRtcLinker {
   }
 
   /** Offers a link to `peerId` when this side is the offerer of the pair and no link exists yet. */
-  link(via: SignallingClient, peerId: string): void {
+  /** A peer learned of through `via` (a relay's peer exchange, say) is present there. */
+  seen(via: SignalChannel, peerId: string): void {
+    this.#present.set(peerId, via);
+    this.link(via, peerId);
+  }
+
+  /** A signalling message for us that came through `via`. */
+  signal(via: SignalChannel, from: string, data: Record<string, unknown>): void {
+    this.#onSignal(via, from, data as WebRtcSignal);
+  }
+
+  link(via: SignalChannel, peerId: string): void {
     const { peer } = this.#o;
     if (peerId === peer.id || peer.id > peerId) return; // the other side offers
     if (!this.#wanted(peerId)) return;
@@ -79,7 +98,7 @@ export class WebRtcLinker {
     return !this.#closed && !this.#pending.has(peerId) && !peer.connectionTo(peerId) && peer.connectedPeerIds().length < maxPeers;
   }
 
-  #onSignal(via: SignallingClient, from: string, data: WebRtcSignal): void {
+  #onSignal(via: SignalChannel, from: string, data: WebRtcSignal): void {
     const pending = this.#pending.get(from);
     if (!pending && 'sdp' in data && data.sdp?.type === 'offer' && this.#wanted(from)) this.#start(via, from, 'answerer');
     const target = this.#pending.get(from);
@@ -89,7 +108,7 @@ export class WebRtcLinker {
     });
   }
 
-  #start(via: SignallingClient, peerId: string, role: 'offerer' | 'answerer'): void {
+  #start(via: SignalChannel, peerId: string, role: 'offerer' | 'answerer'): void {
     const { peer, log } = this.#o;
     const connection = createWebRtcConnection({
       RTCPeerConnection: this.#o.RTCPeerConnection,

@@ -59,4 +59,25 @@ describe('nodes that meet through signalling', () => {
     expect(transfer.peers_used.sort()).toEqual([a.peer.id, b.peer.id].sort());
     expect((await readShared(c.dir, 'shared.bin')).equals(file.data)).toBe(true);
   });
+
+  it("lets a newcomer reach a peer through a neighbour's relayed signalling after the first endpoint is gone", async () => {
+    const a = await startTestNode({ name: 'A' });
+    nodes.push(a);
+    const b = await startTestNode({ name: 'B', noTcp: true, bootstrap: [a.signalUrl] });
+    nodes.push(b);
+    const c = await startTestNode({ name: 'C', noTcp: true, bootstrap: [a.signalUrl] });
+    nodes.push(c);
+    await waitFor(() => b.peer.connectionTo(c.peer.id), 45_000, 'B and C linked');
+    await a.close();
+
+    // D knows only B's endpoint. C was never there: D learns of C from B (peer exchange), and the
+    // WebRTC offer and answer between D and C travel through B.
+    const d = await startTestNode({ name: 'D', noTcp: true, bootstrap: [b.signalUrl] });
+    nodes.push(d);
+    const link = await waitFor(() => d.peer.connectionTo(c.peer.id), 45_000, 'D linked to C');
+    expect(link.transport.kind).toBe('webrtc');
+    expect(link.remote?.verified).toBe(true);
+    const hello = await d.messaging.send('found you through B', c.peer.id);
+    await waitFor(() => c.history.get(hello.payload.message_id), 10_000, 'the text at C');
+  });
 });

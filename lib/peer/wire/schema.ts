@@ -165,6 +165,34 @@ export const cancelContent = z.looseObject({
   chunk_size: z.number().int().positive().max(16 * 1024 * 1024),
 });
 
+/**
+ * signal_relay (swarm): {from, to, data}: a WebRTC signalling message (data as on /signal) handed to a
+ * peer both ends are linked to, which passes it one hop on to `to`. `from` must be the sender itself.
+ */
+export const signalRelayContent = z.looseObject({
+  from: peerId,
+  to: peerId,
+  data: z.record(z.string(), z.unknown()),
+});
+
+/**
+ * peers (swarm): {peers: [{peer_id, kind, name?, tcp?}]}: peer exchange, the swarm peers the sender is
+ * linked to, sent when a link opens and when that set changes; `tcp` says the peer listens on TCP. A
+ * receiver may link to them through the sender.
+ */
+export const peersContent = z.looseObject({
+  peers: z
+    .array(
+      z.looseObject({
+        peer_id: peerId,
+        kind: z.enum(['node', 'browser']),
+        name: z.string().max(64).nullable().optional(),
+        tcp: z.boolean().optional(),
+      }),
+    )
+    .max(200),
+});
+
 const noContent = z.unknown();
 
 /** The dispatch table's key set: every type we understand, its content schema, and who may receive it. */
@@ -186,6 +214,8 @@ export const MESSAGE_TYPES = {
   have: { content: haveContent, swarmOnly: true },
   chunk_unavailable: { content: chunkUnavailableContent, swarmOnly: true },
   cancel: { content: cancelContent, swarmOnly: true },
+  signal_relay: { content: signalRelayContent, swarmOnly: true },
+  peers: { content: peersContent, swarmOnly: true },
 } as const;
 
 export type MessageType = keyof typeof MESSAGE_TYPES;
