@@ -31,8 +31,6 @@ export interface NodeConfig {
   iceServers: string[];
   /** No new links once this many peers are connected. */
   maxPeers: number;
-  /** WebRTC through TURN relays only (peers never learn this host's addresses). */
-  relayOnly: boolean;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -75,7 +73,6 @@ const FLAGS: Record<string, FlagSpec> = {
     value: 'URL',
     help: 'STUN or TURN server for WebRTC: stun:host:port or turn:USER:PASS@host:port (repeatable; default none)',
   },
-  'relay-only': { type: 'boolean', help: 'WebRTC through the TURN servers of --ice-server only: peers never see this host\'s addresses' },
   'max-peers': { type: 'string', value: 'N', help: 'link to at most this many peers found through signalling (default 20)' },
   'log-level': { type: 'string', value: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
   quiet: { type: 'boolean', help: 'do not print logs to stdout (they still go to <dir>/logs/)' },
@@ -181,11 +178,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     noTcp: values['no-tcp'] === true,
     iceServers: (values['ice-server'] as string[] | undefined) ?? [],
     maxPeers: Number(str('max-peers') ?? '20'),
-    relayOnly: values['relay-only'] === true,
   };
-  if (config.relayOnly && !config.iceServers.some((url) => url.startsWith('turn'))) {
-    throw new ConfigError('--relay-only needs a TURN server: add --ice-server turn:USER:PASS@host:port');
-  }
   for (const url of config.bootstrap) {
     if (!/^wss?:\/\/[^/]+/.test(url)) throw new ConfigError(`--bootstrap takes a ws:// or wss:// URL such as ws://127.0.0.1:8000/signal, not "${url}"`);
   }

@@ -27,7 +27,6 @@ export async function startWebRtc(options: { peer: Peer; config: NodeConfig; own
     // --host binds ICE sockets too: a node kept on one address keeps its WebRTC there as well.
     ...(config.host !== undefined && { bindAddress: config.host }),
     maxPeers: config.maxPeers,
-    ...(config.relayOnly && { iceTransportPolicy: 'relay' as const }),
     log,
   });
   // Peers we are linked to pass signalling on for us, and tell us whom they are linked to.

@@ -16,8 +16,6 @@ export interface WebRtcLinkerOptions {
   /** node-datachannel: gather candidates on this address only (tests: 127.0.0.1). */
   bindAddress?: string;
   candidateFilter?: (candidate: string) => boolean;
-  /** 'relay': TURN relays only. */
-  iceTransportPolicy?: RTCIceTransportPolicy;
   /** No new links once this many peers are connected. */
   maxPeers: number;
   log: Logger;
@@ -125,7 +123,6 @@ export class WebRtcLinker {
       },
       ...(this.#o.bindAddress !== undefined && { bindAddress: this.#o.bindAddress }),
       ...(this.#o.candidateFilter && { candidateFilter: this.#o.candidateFilter }),
-      ...(this.#o.iceTransportPolicy && { iceTransportPolicy: this.#o.iceTransportPolicy }),
     });
     this.#pending.set(peerId, { connection, via });
     connection.transport.then(

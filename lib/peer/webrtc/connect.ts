@@ -29,8 +29,6 @@ export type WebRtcConnectionOptions = {
   signal: (msg: WebRtcSignal) => void;
   /** node-datachannel only (browsers ignore it): gather candidates on this address alone. */
   bindAddress?: string;
-  /** 'relay' uses TURN relays only (RTCConfiguration's own option; tests force it to prove TURN works). */
-  iceTransportPolicy?: RTCIceTransportPolicy;
   /** Local candidates for which this returns false are not signalled (tests: loopback only). */
   candidateFilter?: (candidate: string) => boolean;
   /** Largest message we accept, advertised as a=max-message-size; node-datachannel only (default MAX_FRAME_BYTES). */
@@ -69,7 +67,6 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
     iceServers: options.iceServers ?? [],
     maxMessageSize,
     ...(options.bindAddress !== undefined && { bindAddress: options.bindAddress }),
-    ...(options.iceTransportPolicy !== undefined && { iceTransportPolicy: options.iceTransportPolicy }),
   };
   const pc = new options.RTCPeerConnection(config as RTCConfiguration);
   let state: 'negotiating' | 'opening' | 'open' | 'closed' = 'negotiating';
