@@ -20,6 +20,8 @@ import { guarded, listen, messageOf } from './webrtc/native-events.ts';
  * ran 25-36 MB/s, 1 MiB 37-41 MB/s, 4 MiB no better; NOTES-WEBRTC saw 35 vs 46-48 MB/s for 64 KiB vs 1 MiB.
  */
 export const WEBRTC_HIGH_WATER_BYTES = 1024 * 1024;
+/** While frames wait for back-pressure to ease, the channel is re-checked at least this often. */
+const BACKPRESSURE_RECHECK_MS = 50;
 /** Queued sends resume when `bufferedAmount` falls to this: half a mark is left to send meanwhile. */
 export const WEBRTC_LOW_WATER_BYTES = WEBRTC_HIGH_WATER_BYTES / 2;
 /** RFC 8841: a peer whose SDP has no a=max-message-size can receive messages of 64 KiB. */
@@ -66,6 +68,7 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
   readonly #queue: { frame: Uint8Array; resolve: () => void; reject: (err: Error) => void }[] = [];
   readonly #detach: (() => void)[] = [];
   #held: Uint8Array[] | null = [];
+  #recheck: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
   #remoteClosed = false;
   readonly #window = new AckWindow((message) => this.#sendAck(message));
@@ -178,6 +181,7 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
     if (this.#closed) return;
     this.#closed = true;
     if (this.#disconnectTimer !== null) clearTimeout(this.#disconnectTimer);
+    if (this.#recheck !== null) clearTimeout(this.#recheck);
     this.#window.stop();
     for (const detach of this.#detach.splice(0)) detach();
     for (const pending of this.#queue.splice(0)) {
@@ -212,6 +216,14 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
       }
       this.#window.sent(next.frame.length);
       next.resolve();
+    }
+    // Frames still waiting: 'bufferedamountlow' and acknowledgements wake us, but node-datachannel was
+    // seen (once, under load) to leave a sender waiting forever, so a slow poll backs them up.
+    if (!this.#closed && this.#queue.length > 0 && this.#recheck === null) {
+      this.#recheck = setTimeout(() => {
+        this.#recheck = null;
+        this.#flush();
+      }, BACKPRESSURE_RECHECK_MS);
     }
   }
 
