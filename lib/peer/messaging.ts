@@ -15,7 +15,6 @@ import type { Logger } from '../util/logger.ts';
  */
 export type MessagingEvents = {
   text: (entry: HistoryEntry) => void;
-  delivered: (messageId: string) => void;
 };
 
 export class Messaging extends Emitter<MessagingEvents> {
@@ -76,6 +75,7 @@ export class Messaging extends Emitter<MessagingEvents> {
   }
 
   async #onAck(message: Message<'ack'>): Promise<void> {
-    if (await this.#history.markDelivered(message.content.message_id)) this.emit('delivered', message.content.message_id);
+    // The history announces the delivery ('delivered'); listeners follow it there.
+    await this.#history.markDelivered(message.content.message_id);
   }
 }

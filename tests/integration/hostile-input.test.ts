@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelope, frame, RawSocket, standardHandshake } from '../support/raw-socket.ts';
-import { removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { at, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 /** Every hostile connection must be handled while an honest peer keeps chatting with the node. */
@@ -10,7 +10,7 @@ let honest: TestNode;
 
 beforeAll(async () => {
   node = await startTestNode({ name: 'target' });
-  honest = await startTestNode({ name: 'honest', connect: [{ host: '127.0.0.1', port: node.tcpPort }] });
+  honest = await startTestNode({ name: 'honest', connect: [at(node)] });
   await waitFor(() => node.peer.connectionTo(honest.peer.id), 10_000, 'the honest peer');
 });
 

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { at, makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 const nodes: TestNode[] = [];
@@ -15,7 +15,7 @@ describe('a node restarted with the same --dir', () => {
     const a = await startTestNode({ name: 'A' });
     nodes.push(a);
     const dirB = await makeTempDir();
-    const b1 = await startTestNode({ dir: dirB, name: 'B', connect: [{ host: '127.0.0.1', port: a.tcpPort }] });
+    const b1 = await startTestNode({ dir: dirB, name: 'B', connect: [at(a)] });
     await waitFor(() => b1.peer.connectionTo(a.peer.id), 10_000, 'B connected to A');
     const out = await b1.api('/api/messages', { body: { recipient_id: a.peer.id, text: 'before the restart' } });
     const inbound = await a.messaging.send('to B before the restart', b1.peer.id);

@@ -2,7 +2,7 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomFile } from '../support/files.ts';
-import { makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { at, makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 const nodes: TestNode[] = [];
@@ -14,7 +14,7 @@ afterEach(async () => {
 describe('sharing from shared_files/', () => {
   it('announces a file copied in while the node runs to the peers already connected', async () => {
     const a = await startTestNode({ name: 'A' });
-    const b = await startTestNode({ name: 'B', connect: [{ host: '127.0.0.1', port: a.tcpPort }] });
+    const b = await startTestNode({ name: 'B', connect: [at(a)] });
     nodes.push(a, b);
     await waitFor(() => b.peer.connectionTo(a.peer.id), 10_000, 'B connected');
     const file = randomFile(300_000);

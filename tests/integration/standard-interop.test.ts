@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { capturedFrames, frameShape } from '../support/captured-frames.ts';
 import { StandardPeer } from '../support/standard-peer.ts';
 import type { StandardPeerDefects } from '../support/standard-peer.ts';
 import { removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
@@ -9,21 +9,7 @@ import type { TestNode } from '../support/test-node.ts';
  * Our node against a peer written from STANDARD-PROTOCOL.md alone (tests/support/standard-peer.ts),
  * with the reference peer's observed defects switched off and on.
  */
-const captured = readFileSync(new URL('../../../shared/fixtures/standard-frames.jsonl', import.meta.url), 'utf8')
-  .trim()
-  .split('\n')
-  .map((line) => JSON.parse(line).frame as Record<string, any>);
-
-/** The shape of a frame: keys and JSON types. `public_key` is "PEM or null" in the protocol, so both count alike. */
-function shape(value: unknown, key = ''): unknown {
-  if (key === 'public_key') return 'PEM or null';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return ['array'];
-  if (typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value as object).sort().map((k) => [k, shape((value as any)[k], k)]));
-  }
-  return typeof value;
-}
+const captured = capturedFrames.map((c) => c.frame);
 
 function capturedOf(predicate: (f: Record<string, any>) => boolean): Record<string, any> {
   const frame = captured.find(predicate);
@@ -67,7 +53,7 @@ describe.each([
       'the handshake response',
     );
     expect(response.content).toMatchObject({ handshake_response: true, address: 'localhost', port: node.tcpPort });
-    expect(shape(response)).toEqual(shape(capturedOf((f) => f.type === 'handshake' && f.content.handshake_response)));
+    expect(frameShape(response)).toEqual(frameShape(capturedOf((f) => f.type === 'handshake' && f.content.handshake_response)));
 
     // The node dials the standard peer. With the acceptor defect no answer comes: the node gives up on
     // that link after its handshake timeout and keeps using the one the standard peer dialled.
@@ -85,8 +71,8 @@ describe.each([
     // exactly the shape of the reference's own dialling handshake.
     const { swarm, ...standardPart } = dialHandshake!.envelope.content as Record<string, unknown>;
     expect(swarm).toMatchObject({ version: 1, kind: 'node' });
-    expect(shape({ ...dialHandshake!.envelope, content: standardPart })).toEqual(
-      shape(capturedOf((f) => f.type === 'handshake' && !f.content.handshake_response)),
+    expect(frameShape({ ...dialHandshake!.envelope, content: standardPart })).toEqual(
+      frameShape(capturedOf((f) => f.type === 'handshake' && !f.content.handshake_response)),
     );
 
     const peers = (await node.api('/api/peers/connected')).body.peers;
@@ -106,8 +92,8 @@ describe.each([
     }, 10_000, 'texts at the standard peer');
     const directText = texts.find((t) => t.message_id === fromNode.body.message_id)!;
     const broadcastText = texts.find((t) => t.message_id === nodeBroadcast.body.message_id)!;
-    expect(shape(directText)).toEqual(shape(capturedOf((f) => f.type === 'text' && f.recipient_id)));
-    expect(shape(broadcastText)).toEqual(shape(capturedOf((f) => f.type === 'text' && f.recipient_id === null)));
+    expect(frameShape(directText)).toEqual(frameShape(capturedOf((f) => f.type === 'text' && f.recipient_id)));
+    expect(frameShape(broadcastText)).toEqual(frameShape(capturedOf((f) => f.type === 'text' && f.recipient_id === null)));
     expect(broadcastText.recipient_id).toBeNull();
 
     // Liveness both ways: the node answers pings with pongs, and measures RTT from the peer's pongs.
@@ -116,13 +102,13 @@ describe.each([
       10_000,
       'a pong from the node',
     );
-    expect(shape(pong)).toEqual(shape(capturedOf((f) => f.type === 'pong')));
+    expect(frameShape(pong)).toEqual(frameShape(capturedOf((f) => f.type === 'pong')));
     const ping = await std.waitFor(
       () => std.received.find((r) => r.envelope.type === 'ping' && r.envelope.sender_id === node!.peer.id)?.envelope,
       10_000,
       'a ping from the node',
     );
-    expect(shape(ping)).toEqual(shape(capturedOf((f) => f.type === 'ping')));
+    expect(frameShape(ping)).toEqual(frameShape(capturedOf((f) => f.type === 'ping')));
     await waitFor(() => node!.registry.get(std.id)?.rttMs !== null, 10_000, 'an RTT measurement');
 
     // Each message reached the node once, even when the peer sent it on every socket it holds.

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { at, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 const nodes: TestNode[] = [];
@@ -22,14 +22,14 @@ function incoming(node: TestNode, messageId: string) {
 describe('three nodes on loopback', () => {
   it('delivers a broadcast once to each node and a direct message only to its recipient', async () => {
     const a = await startTestNode({ name: 'A' });
-    const b = await startTestNode({ name: 'B', connect: [{ host: '127.0.0.1', port: a.tcpPort }] });
+    const b = await startTestNode({ name: 'B', connect: [at(a)] });
     nodes.push(a, b);
     await connectedTo(b, 1);
     const c = await startTestNode({
       name: 'C',
       connect: [
-        { host: '127.0.0.1', port: a.tcpPort },
-        { host: '127.0.0.1', port: b.tcpPort },
+        at(a),
+        at(b),
       ],
     });
     nodes.push(c);

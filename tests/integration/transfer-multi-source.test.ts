@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { putShared, randomFile, readShared } from '../support/files.ts';
-import { makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { at, makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 const nodes: TestNode[] = [];
@@ -34,8 +34,8 @@ describe('verified multi-peer download', () => {
     const c = await startTestNode({
       name: 'C',
       connect: [
-        { host: '127.0.0.1', port: a.tcpPort },
-        { host: '127.0.0.1', port: b.tcpPort },
+        at(a),
+        at(b),
       ],
     });
     nodes.push(c);

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { putShared, randomFile, readShared, sharedNames } from '../support/files.ts';
 import { StandardPeer } from '../support/standard-peer.ts';
 import type { StandardPeerOptions } from '../support/standard-peer.ts';
-import { makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { at, makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 const nodes: TestNode[] = [];
@@ -88,7 +88,7 @@ describe('file transfer with standard socket peers', () => {
       name: 'C',
       connect: [
         { host: '127.0.0.1', port: corrupt.port },
-        { host: '127.0.0.1', port: honest.tcpPort },
+        at(honest),
       ],
     });
     const transfer = await download(c, file.fileId, 2);
@@ -121,7 +121,7 @@ describe('file transfer with standard socket peers', () => {
       name: 'C',
       connect: [
         { host: '127.0.0.1', port: silent.port },
-        { host: '127.0.0.1', port: honest.tcpPort },
+        at(honest),
       ],
     });
     const transfer = await download(c, file.fileId, 2);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { putShared, randomFile, readShared } from '../support/files.ts';
-import { makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { at, makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 const nodes: TestNode[] = [];
@@ -16,8 +16,6 @@ async function node(overrides = {}, data?: Buffer) {
   nodes.push(n);
   return n;
 }
-
-const at = (n: TestNode) => ({ host: '127.0.0.1', port: n.tcpPort });
 
 async function startDownload(n: TestNode, fileId: string, peerCount: number): Promise<string> {
   await waitFor(async () => {

@@ -63,6 +63,11 @@ export async function startTestNode(
   });
 }
 
+/** Where a test node takes TCP peers, as `--connect` wants it. */
+export function at(node: { tcpPort: number }): { host: string; port: number } {
+  return { host: '127.0.0.1', port: node.tcpPort };
+}
+
 /** Polls `probe` until it returns something truthy; fails with `what` after `timeoutMs`. */
 export async function waitFor<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000, what = 'the condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;

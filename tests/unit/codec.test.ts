@@ -3,24 +3,11 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeEnvelope, makeEnvelope } from '../../lib/peer/wire/codec.ts';
 import type { MessageType } from '../../lib/peer/wire/schema.ts';
+import { capturedFrames, FIXTURES_DIR, frameShape } from '../support/captured-frames.ts';
 
-const FIXTURES = new URL('../../../shared/fixtures/', import.meta.url);
-const captured = readFileSync(new URL('standard-frames.jsonl', FIXTURES), 'utf8')
-  .trim()
-  .split('\n')
-  .map((line) => JSON.parse(line) as { dir: string; length: number; frame: Record<string, any> });
+const captured = capturedFrames;
 
 const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
-
-/** The shape of a value: its keys (recursively) and JSON types, ignoring the values themselves. */
-function shape(value: unknown): unknown {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return ['array'];
-  if (typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value as object).sort().map((k) => [k, shape((value as any)[k])]));
-  }
-  return typeof value;
-}
 
 describe('wire codec against frames captured from the reference peer', () => {
   it('decodes every frame of the capture as a valid message of its type', () => {
@@ -38,7 +25,7 @@ describe('wire codec against frames captured from the reference peer', () => {
   it('decodes the captured chunk to exactly the shared test vector', () => {
     const chunk = captured.find((c) => c.frame.type === 'file_chunk')!.frame;
     const data = Buffer.from(chunk.content.data, 'base64');
-    const vector = readFileSync(new URL('standard-vector.txt', FIXTURES));
+    const vector = readFileSync(new URL('standard-vector.txt', FIXTURES_DIR));
     expect(data.equals(vector)).toBe(true);
     expect(createHash('sha256').update(data).digest('hex')).toBe(chunk.content.file_id);
   });
@@ -51,7 +38,7 @@ describe('wire codec against frames captured from the reference peer', () => {
         ...(frame.content !== undefined ? { content: frame.content } : {}),
         ...('recipient_id' in frame ? { recipientId: frame.recipient_id } : {}),
       });
-      expect(shape(JSON.parse(new TextDecoder().decode(encodeEnvelope(ours)))), type).toEqual(shape(frame));
+      expect(frameShape(JSON.parse(new TextDecoder().decode(encodeEnvelope(ours)))), type).toEqual(frameShape(frame));
       expect(ours.message_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     }
   });

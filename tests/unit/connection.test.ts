@@ -31,6 +31,19 @@ const opened = (c: Connection) =>
     c.once('open', resolve);
     c.once('close', (err) => reject(err ?? new Error('closed')));
   });
+/** A dialler's swarm handshake that claims `claimedId` and presents `keyOf`'s public key (no proof needed yet). */
+function diallerHello(claimedId: string, keyOf: Identity) {
+  return makeEnvelope('handshake', claimedId, {
+    content: {
+      address: 'localhost',
+      port: 1,
+      public_key: keyOf.publicKeyPem(),
+      handshake_response: false,
+      swarm: { version: 1, kind: 'node', name: null, key: bytesToBase64(keyOf.publicKeyRaw), nonce: 'bm9uY2U=' },
+    },
+  });
+}
+
 const closed = (c: Connection) => new Promise<Error | undefined>((resolve) => c.once('close', resolve));
 
 describe('connection handshake between swarm peers', () => {
@@ -49,16 +62,7 @@ describe('connection handshake between swarm peers', () => {
     const [tm, tb] = createMemoryTransportPair();
     const acceptor = connection(tb, 'acceptor', bob);
     const done = closed(acceptor);
-    const forged = makeEnvelope('handshake', victim.peerId, {
-      content: {
-        address: 'localhost',
-        port: 1,
-        public_key: mallory.publicKeyPem(),
-        handshake_response: false,
-        swarm: { version: 1, kind: 'node', name: null, key: bytesToBase64(mallory.publicKeyRaw), nonce: 'bm9uY2U=' },
-      },
-    });
-    await tm.send(encodeEnvelope(forged));
+    await tm.send(encodeEnvelope(diallerHello(victim.peerId, mallory)));
     const err = await done;
     expect(err).toMatchObject({ code: 'IDENTITY_MISMATCH' });
     expect(err?.message).toMatch(/not derived from its key/);
@@ -70,19 +74,7 @@ describe('connection handshake between swarm peers', () => {
     const acceptor = connection(tb, 'acceptor', bob);
     const done = closed(acceptor);
     // Mallory replays the victim's public hello, then must answer Bob's fresh nonce: she cannot.
-    await tm.send(
-      encodeEnvelope(
-        makeEnvelope('handshake', victim.peerId, {
-          content: {
-            address: 'localhost',
-            port: 1,
-            public_key: victim.publicKeyPem(),
-            handshake_response: false,
-            swarm: { version: 1, kind: 'node', name: null, key: bytesToBase64(victim.publicKeyRaw), nonce: 'bm9uY2U=' },
-          },
-        }),
-      ),
-    );
+    await tm.send(encodeEnvelope(diallerHello(victim.peerId, victim)));
     await tm.send(encodeEnvelope(makeEnvelope('swarm_auth', victim.peerId, { content: { proof: bytesToBase64(new Uint8Array(64)) } })));
     expect(await done).toMatchObject({ code: 'IDENTITY_MISMATCH' });
     expect(acceptor.state).toBe('closed');
