@@ -133,7 +133,9 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
     downloadLimit: config.downloadLimit,
     stallTimeoutMs: config.stallTimeout * 1000,
   });
-  await library.start();
+  // Indexing a large shared_files/ can take minutes: peers and the API are served meanwhile, and each
+  // file is announced as soon as it is hashed (progress goes to the log).
+  const indexing = library.start().catch((err) => log.error({ err }, 'indexing shared files failed'));
   await transfers.start();
 
   let listener: TcpListener | undefined;
@@ -151,6 +153,7 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
     await api?.close();
     await transfers.close();
     await library.close();
+    await indexing;
     throw err;
   }
   const signalServer = attachSignalServer(api.server, { log });
@@ -200,6 +203,7 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
         await peer.close();
         await tcpListener?.close();
         await library.close();
+        await indexing; // stops at the next file once the library is closed
         registry.destroy();
         await peerSaver.flush();
         await new Promise<void>((done) => log.flush(() => done()));

@@ -41,8 +41,10 @@ export async function startSeeder(options: { dir: string; uploadLimit?: number; 
   const config = loopbackConfig({ dir: options.dir, logToStdout: false, uploadLimit: options.uploadLimit ?? 0 });
   const startedAt = performance.now();
   const node = await startNode(config, { log });
-  const startupMs = performance.now() - startedAt;
   options.guard.onCleanup(() => node.close());
+  // The node indexes shared_files/ in the background; a seeder is ready once that is done.
+  while (!kept.some((l) => l.msg === 'shared files indexed')) await new Promise((r) => setTimeout(r, 20));
+  const startupMs = performance.now() - startedAt;
   const hashMs = kept.filter((l) => l.msg === 'hashed a shared file').map((l) => Number(l.ms));
   return { node, startupMs, hashMs, problems };
 }
