@@ -1,32 +1,35 @@
-import {
-  FRAME_HEADER_BYTES,
-  HANDSHAKE_TIMEOUT_MS,
-  IDLE_TIMEOUT_MS,
-  PING_INTERVAL_MS,
-  SWARM_EXTENSION_VERSION,
-} from './constants.ts';
+import { FRAME_HEADER_BYTES, HANDSHAKE_TIMEOUT_MS, IDLE_TIMEOUT_MS, PING_INTERVAL_MS } from './constants.ts';
 import { isSwarmError, SwarmError } from './errors.ts';
 import {
   buildHandshakeContent,
   checkClaimedIdentity,
   newNonce,
+  remoteFromHandshake,
   requiresSwarmProof,
   signProof,
+  tlsLinkBinding,
   verifyProof,
 } from './handshake.ts';
-import type { PeerKind } from './handshake.ts';
-import type { Identity } from './identity.ts';
+import type { ProofRole } from './handshake.ts';
 import { Liveness } from './liveness.ts';
 import { OutgoingQueue, priorityOf } from './priority-queue.ts';
 import type { Priority } from './priority-queue.ts';
 import type { Transport } from './transport.ts';
 import { decodeMessage, encodeEnvelope, makeEnvelope } from './wire/codec.ts';
 import type { OutgoingEnvelope } from './wire/codec.ts';
-import { MESSAGE_TYPES } from './wire/schema.ts';
+import { MESSAGE_TYPES, RELAYED_TYPES } from './wire/schema.ts';
 import type { ContentOf, Message, MessageType } from './wire/schema.ts';
 import { Emitter } from '../util/emitter.ts';
 import type { Logger } from '../util/logger.ts';
 import type { TimerHandle, Timers } from '../util/timers.ts';
+import type {
+  ConnectionEvents,
+  ConnectionOptions,
+  ConnectionRole,
+  ConnectionState,
+  LocalInfo,
+  RemoteInfo,
+} from './connection-types.ts';
 
 /**
  * One connection to one remote peer over one transport: runs the handshake in either role, decodes
@@ -34,56 +37,8 @@ import type { TimerHandle, Timers } from '../util/timers.ts';
  * a priority queue. It knows nothing of other connections: the Peer object routes between them.
  */
 
-export type ConnectionRole = 'dialler' | 'acceptor';
-export type ConnectionState = 'handshaking' | 'authenticating' | 'open' | 'closed';
-export type RemoteKind = PeerKind | 'standard';
-
-export interface RemoteInfo {
-  peerId: string;
-  kind: RemoteKind;
-  name: string | null;
-  /** Address and listening port the remote advertised in its handshake. */
-  address: string | null;
-  port: number | null;
-  publicKey: string | null;
-  /** Negotiated swarm extension version, or null for a standard peer. */
-  swarmVersion: number | null;
-  /** True when the remote proved it holds the key its id derives from. */
-  verified: boolean;
-}
-
-export interface LocalInfo {
-  identity: Identity;
-  kind: PeerKind;
-  name: string | null;
-  /** Listening port announced in handshakes (0 when the peer accepts no inbound connections). */
-  port: number;
-  /** Address announced in handshakes, given what we know of this transport. */
-  advertiseAddress(transport: Transport, role: ConnectionRole): string;
-}
-
-export type ConnectionEvents = {
-  open: (remote: RemoteInfo) => void;
-  message: (message: Message) => void;
-  /** A binary swarm frame (only after both sides negotiated the swarm extension). */
-  binary: (frame: Uint8Array) => void;
-  /** A well-framed message that was dropped, with the reason (counted as failed). */
-  rejected: (reason: string) => void;
-  rtt: (ms: number) => void;
-  traffic: (bytesIn: number, bytesOut: number) => void;
-  close: (err: Error | undefined) => void;
-};
-
-export interface ConnectionOptions {
-  transport: Transport;
-  role: ConnectionRole;
-  local: LocalInfo;
-  log: Logger;
-  timers: Timers;
-  pingIntervalMs?: number;
-  idleTimeoutMs?: number;
-  handshakeTimeoutMs?: number;
-}
+// The connection's types live beside it (connection-types.ts); importers keep using this module.
+export type * from './connection-types.ts';
 
 const JSON_OPEN_BRACE = 0x7b;
 
@@ -106,6 +61,13 @@ export class Connection extends Emitter<ConnectionEvents> {
   readonly #liveness: Liveness;
   /** Frames are handled one at a time, in order, even when a handler awaits crypto. */
   #inbox: Promise<void> = Promise.resolve();
+  /** The frame being handled, as it came off the wire. */
+  #lastFrame: Uint8Array | null = null;
+  /** The plain handshake frames as this side sent or received them: a TLS link's proofs cover them. */
+  #helloFrame: Uint8Array | null = null;
+  #responseFrame: Uint8Array | null = null;
+  /** On a TCP link between swarm peers, once TLS is up: what both identity proofs are bound to. */
+  #tlsBinding: string | null = null;
 
   constructor(options: ConnectionOptions) {
     super();
@@ -118,7 +80,13 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.#queue = new OutgoingQueue((frame) => this.transport.send(frame));
 
     this.transport.on('frame', (frame) => {
-      this.#inbox = this.#inbox.then(() => this.#onFrame(frame)).catch((err) => this.close(err as Error));
+      // Until the handshake is handled, whatever follows a frame may already be TLS: hold the rest.
+      const upgrade = this.state === 'handshaking' ? this.transport.tlsUpgrade : undefined;
+      upgrade?.hold();
+      this.#inbox = this.#inbox
+        .then(() => this.#onFrame(frame))
+        .then(() => upgrade?.release())
+        .catch((err) => this.close(err as Error));
     });
     this.transport.on('close', (err) => this.close(err));
     this.#handshakeTimer = this.#timers.setTimeout(
@@ -142,7 +110,12 @@ export class Connection extends Emitter<ConnectionEvents> {
    * two different DTLS sessions and neither side's proof verifies on the other.
    */
   get #binding(): string {
-    return this.transport.channelBinding ?? '';
+    return this.#tlsBinding ?? this.transport.channelBinding ?? '';
+  }
+
+  /** True when traffic on this link is encrypted (WebRTC; TCP between swarm peers, after TLS). */
+  get encrypted(): boolean {
+    return this.transport.encrypted ?? false;
   }
 
   get peerId(): string | null {
@@ -215,6 +188,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       if (this.state === 'open') this.emit('binary', frame);
       return;
     }
+    this.#lastFrame = frame;
     const decoded = decodeMessage(frame);
     switch (decoded.kind) {
       case 'framing':
@@ -251,7 +225,8 @@ export class Connection extends Emitter<ConnectionEvents> {
       this.#log.debug({ type: message.type }, 'ignoring a message that came before the handshake');
       return;
     }
-    if (message.sender_id !== this.remote?.peerId) {
+    const relayed = this.isSwarm && RELAYED_TYPES.has(message.type);
+    if (message.sender_id !== this.remote?.peerId && !relayed) {
       this.#reject(`sender_id ${message.sender_id} does not match this connection's peer`, message.message_id);
       return;
     }
@@ -281,14 +256,32 @@ export class Connection extends Emitter<ConnectionEvents> {
     if (this.remote && this.remote.peerId !== message.sender_id) {
       return this.#refuse(`handshake from ${message.sender_id} on a connection to ${this.remote.peerId}`);
     }
+    // An id that is not on the list is refused on its claim alone: no proof could make it admissible.
+    if (this.#local.admits && !this.#local.admits(message.sender_id)) {
+      const reason = `peer ${message.sender_id} is not in this node's --allow list`;
+      this.#log.warn({ peer: message.sender_id, transport: this.transport.kind, address: this.transport.remoteAddress, reason }, 'refused a peer');
+      return this.close(new SwarmError('PEER_NOT_ALLOWED', reason));
+    }
 
+    // TCP between swarm peers: the hello and its response stay plain, then TLS, then the proofs inside it.
+    const acceptor = this.role === 'acceptor';
+    const plainEnds = acceptor !== content.handshake_response && this.state === 'handshaking';
+    if (swarm && key && plainEnds && this.transport.tlsUpgrade) {
+      this.#remoteKey = key;
+      this.remote = remoteFromHandshake(message, false);
+      this.state = 'authenticating';
+      if (acceptor) this.#helloFrame = this.#lastFrame;
+      else this.#responseFrame = this.#lastFrame;
+      if (acceptor) await this.#sendHandshake(true, undefined); // no proof: it comes inside TLS
+      return this.#secure(acceptor ? 'server' : 'client', swarm.nonce);
+    }
     if (!content.handshake_response) {
       // Answer every handshake (STANDARD-PROTOCOL.md), including a repeated one on an open link.
       const proof = swarm
         ? await signProof(this.#local.identity, 'acceptor', swarm.nonce, message.sender_id, this.#binding)
         : undefined;
       this.#remoteKey = key;
-      this.#setRemote(message, false);
+      this.remote = remoteFromHandshake(message, false);
       // A standard dialler gets a plain standard response: the extension is offered only to peers that offered it.
       await this.#sendHandshake(true, proof, swarm !== undefined);
       if (this.state === 'handshaking') {
@@ -310,45 +303,48 @@ export class Connection extends Emitter<ConnectionEvents> {
         this.#binding,
       );
       if (!valid) return this.#refuse('handshake response has no valid identity proof');
-      this.#setRemote(message, true);
+      this.remote = remoteFromHandshake(message, true);
       const proof = await signProof(this.#local.identity, 'dialler', swarm.nonce, message.sender_id, this.#binding);
       await this.send('swarm_auth', { content: { proof }, priority: 'control' });
     } else {
-      this.#setRemote(message, false);
+      this.remote = remoteFromHandshake(message, false);
     }
     this.#open();
+  }
+
+  /**
+   * A TCP link between swarm peers: TLS 1.3 on the same socket, then each side's proof, sent inside
+   * TLS and bound to the channel's exporter and to both plain handshake frames.
+   */
+  async #secure(tlsRole: 'client' | 'server', theirNonce: string): Promise<void> {
+    const upgrade = this.transport.tlsUpgrade;
+    if (!upgrade || !this.remote || !this.#helloFrame || !this.#responseFrame) {
+      throw new SwarmError('HANDSHAKE_FAILED', 'cannot secure a link whose handshake is incomplete');
+    }
+    await upgrade.start(tlsRole); // on failure the transport has closed with the reason
+    const exporter = this.transport.channelBinding ?? '';
+    this.#tlsBinding = await tlsLinkBinding(exporter, this.#helloFrame, this.#responseFrame);
+    const proof = await signProof(this.#local.identity, this.role, theirNonce, this.remote.peerId, this.#binding);
+    await this.send('swarm_auth', { content: { proof }, priority: 'control' });
   }
 
   async #onSwarmAuth(message: Message<'swarm_auth'>): Promise<void> {
     if (this.state !== 'authenticating' || !this.remote || !this.#remoteKey) return;
     if (message.sender_id !== this.remote.peerId) return this.#refuse('swarm_auth from another peer id');
+    const theirRole: ProofRole = this.role === 'dialler' ? 'acceptor' : 'dialler';
     const valid = await verifyProof(
       this.#remoteKey,
       message.content.proof,
-      'dialler',
+      theirRole,
       this.#ourNonce,
       this.remote.peerId,
       this.#local.identity.peerId,
       this.#binding,
     );
-    if (!valid) return this.#refuse('swarm_auth proof does not verify');
+    const inTls = 'the proof inside TLS does not verify: the sides hold different TLS sessions or handshakes';
+    if (!valid) return this.#refuse(this.#tlsBinding === null ? 'swarm_auth proof does not verify' : inTls);
     this.remote.verified = true;
     this.#open();
-  }
-
-  #setRemote(message: Message<'handshake'>, verified: boolean): void {
-    const { content } = message;
-    const swarm = content.swarm;
-    this.remote = {
-      peerId: message.sender_id,
-      kind: swarm ? swarm.kind : 'standard',
-      name: swarm?.name ?? null,
-      address: content.address || null,
-      port: content.port || null,
-      publicKey: content.public_key,
-      swarmVersion: swarm ? Math.min(swarm.version, SWARM_EXTENSION_VERSION) : null,
-      verified,
-    };
   }
 
   #refuse(reason: string): void {
@@ -377,9 +373,13 @@ export class Connection extends Emitter<ConnectionEvents> {
       proof,
     });
     if (!withSwarm) delete content.swarm;
+    // The standard handshake carries no recipient_id.
+    const envelope = makeEnvelope('handshake', this.#local.identity.peerId, { content, now: this.#timers.now() });
+    const frame = encodeEnvelope(envelope);
+    if (response) this.#responseFrame ??= frame;
+    else this.#helloFrame ??= frame;
     try {
-      // The standard handshake carries no recipient_id.
-      await this.send('handshake', { content, recipientId: 'omit', priority: 'control' });
+      await this.sendFrame(frame, 'control');
     } catch (err) {
       this.close(err as Error);
     }

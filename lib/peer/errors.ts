@@ -15,7 +15,12 @@ export type ErrorCode =
   | 'IDENTITY_MISMATCH'
   | 'IDLE_TIMEOUT'
   | 'PEER_UNKNOWN'
-  | 'SHUTDOWN';
+  | 'SHUTDOWN'
+  /** A better link to the same peer took over (a TCP link replaces a WebRTC one between nodes). */
+  | 'SUPERSEDED'
+  | 'PEER_NOT_ALLOWED'
+  | 'ENCRYPTION_FAILED'
+  | 'RATE_LIMITED';
 
 export class SwarmError extends Error {
   readonly code: ErrorCode;

@@ -1,7 +1,9 @@
-import { SWARM_EXTENSION_VERSION } from './constants.ts';
+import { FRAME_HEADER_BYTES, SWARM_EXTENSION_VERSION } from './constants.ts';
 import { isSwarmPeerId, peerIdFromPublicKey, verifySignature } from './identity.ts';
 import type { Identity } from './identity.ts';
-import type { HandshakeContent, SwarmHello } from './wire/schema.ts';
+import { encodeFrame } from './wire/frame-reader.ts';
+import type { HandshakeContent, Message, SwarmHello } from './wire/schema.ts';
+import type { RemoteInfo } from './connection-types.ts';
 import { base64ToBytes, bytesToBase64 } from '../util/base64.ts';
 
 /**
@@ -17,6 +19,10 @@ import { base64ToBytes, bytesToBase64 } from '../util/base64.ts';
  * The role string stops a proof from one direction being replayed in the other; the nonce stops
  * replay across connections; the two ids bind it to this pair. Transports that have channel
  * bindings (DTLS fingerprints on WebRTC) append them through `binding`.
+ *
+ * On TCP between two swarm peers the acceptor's response carries no proof: both sides start TLS 1.3
+ * right after the two plain handshake frames and send their proofs as `swarm_auth` inside it, bound to
+ * `tlsLinkBinding` (the TLS exporter and both plain frames). See docs/PROTOCOL.md.
  */
 
 export type PeerKind = 'node' | 'browser';
@@ -47,6 +53,39 @@ export async function signProof(
   binding = '',
 ): Promise<string> {
   return bytesToBase64(await identity.sign(proofTranscript(role, nonce, identity.peerId, otherId, binding)));
+}
+
+/**
+ * The binding of the proofs on a TLS link: the channel's tls-exporter value (different on each leg of
+ * a man in the middle) and a digest of both plain handshake frames (so nobody edits them unseen).
+ */
+export async function tlsLinkBinding(
+  exporterBinding: string,
+  hello: Uint8Array,
+  response: Uint8Array,
+): Promise<string> {
+  const framedHello = encodeFrame(hello);
+  const transcript = new Uint8Array(framedHello.length + FRAME_HEADER_BYTES + response.length);
+  transcript.set(framedHello);
+  transcript.set(encodeFrame(response), framedHello.length);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', transcript));
+  return `${exporterBinding}\nhandshake-sha256:${bytesToBase64(digest)}`;
+}
+
+/** What a handshake says about the remote; `verified` once it proved its key. */
+export function remoteFromHandshake(message: Message<'handshake'>, verified: boolean): RemoteInfo {
+  const { content } = message;
+  const swarm = content.swarm;
+  return {
+    peerId: message.sender_id,
+    kind: swarm ? swarm.kind : 'standard',
+    name: swarm?.name ?? null,
+    address: content.address || null,
+    port: content.port || null,
+    publicKey: content.public_key,
+    swarmVersion: swarm ? Math.min(swarm.version, SWARM_EXTENSION_VERSION) : null,
+    verified,
+  };
 }
 
 /** Checks that `senderId` is the id derived from the advertised key. Returns the raw key or a reason. */

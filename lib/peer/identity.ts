@@ -8,6 +8,7 @@
  */
 import { base64ToBytes, bytesToBase64, bytesToHex } from '../util/base64.ts';
 import { SwarmError } from './errors.ts';
+import { bytesEqual } from '../util/bytes.ts';
 
 export const SWARM_PEER_ID_PREFIX = 'sd-';
 /** 20 bytes (160 bits) of SHA-256 is far beyond any collision anyone could search for, and short enough to read. */
@@ -182,12 +183,6 @@ export function isSwarmPeerId(id: string): boolean {
 
 function invalid(message: string, cause?: unknown): SwarmError {
   return new SwarmError('BAD_CONTENT', `invalid identity: ${message}`, { cause });
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** JWK uses unpadded base64url (RFC 7515); map it onto the strict standard decoder. */

@@ -7,6 +7,7 @@
  *   delivered = { delivered: "<message_id>" }        a later delivery of an outgoing message
  * Loading replays the log in order, so a delivery marks the entry appended before it.
  */
+import type { Authenticity } from './message-signature.ts';
 import { Emitter } from '../util/emitter.ts';
 import type { AppendLog } from '../util/record-store.ts';
 
@@ -24,6 +25,8 @@ export interface HistoryEntry<P extends MessagePayload = MessagePayload> {
   /** ms since the epoch, by our clock, when we sent or received it. */
   at: number;
   status: MessageStatus;
+  /** Incoming only: how its author is vouched for (message-signature.ts); absent on older entries. */
+  authenticity?: Authenticity;
 }
 
 export interface DeliveredRecord {

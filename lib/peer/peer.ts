@@ -1,18 +1,21 @@
-import { Backoff } from './backoff.ts';
 import { Connection } from './connection.ts';
 import type { ConnectionRole, LocalInfo, RemoteInfo } from './connection.ts';
+import { ConnectionGuard, DEFAULT_MESSAGE_RATE } from './connection-guard.ts';
+import type { MessageRate } from './connection-guard.ts';
+import { DialTargets } from './dial-targets.ts';
+import type { DialFn } from './dial-targets.ts';
 import { DEDUP_WINDOW_MS, MAX_CLOCK_SKEW_SECONDS } from './constants.ts';
 import { SeenIds } from './dedup.ts';
 import { SwarmError } from './errors.ts';
 import type { PeerKind } from './handshake.ts';
 import type { Identity } from './identity.ts';
-import type { PeerRegistry } from './registry.ts';
+import type { PeerRegistry, PeerTransportKind } from './registry.ts';
 import type { Transport } from './transport.ts';
 import type { Message, MessageType } from './wire/schema.ts';
 import { Emitter } from '../util/emitter.ts';
 import type { Logger } from '../util/logger.ts';
 import { realTimers } from '../util/timers.ts';
-import type { TimerHandle, Timers } from '../util/timers.ts';
+import type { Timers } from '../util/timers.ts';
 
 /**
  * The Peer ties one identity to many connections: it accepts and dials transports, keeps the registry
@@ -25,8 +28,6 @@ export type MessageHandler<T extends MessageType = MessageType> = (
   connection: Connection,
 ) => void | Promise<void>;
 
-export type DialFn = (host: string, port: number) => Promise<Transport>;
-
 export interface PeerOptions {
   identity: Identity;
   kind: PeerKind;
@@ -38,22 +39,20 @@ export interface PeerOptions {
   /** Address announced in handshakes on this transport (see the node's advertise rule). */
   advertiseAddress: LocalInfo['advertiseAddress'];
   connectionTimings?: { pingIntervalMs?: number; idleTimeoutMs?: number; handshakeTimeoutMs?: number };
+  /**
+   * A private swarm (--allow): only these peer ids are admitted, on every transport. The check runs
+   * once the handshake has proven the remote's id (a standard peer's id is only claimed, not proven).
+   * Absent: everyone is admitted.
+   */
+  allow?: ReadonlySet<string>;
+  /** JSON messages accepted per connection (default PEER_MESSAGES_PER_SECOND, bursts of PEER_BURST_MESSAGES). */
+  messageRate?: MessageRate;
 }
 
 export type PeerEvents = {
   'peer:connected': (remote: RemoteInfo, connection: Connection) => void;
   'peer:disconnected': (peerId: string) => void;
 };
-
-interface DialTarget {
-  host: string;
-  port: number;
-  backoff: Backoff;
-  timer: TimerHandle | null;
-  peerId: string | null;
-  /** Redialled when the link drops: set once a dial succeeded, or for a known peer from an earlier run. */
-  keep: boolean;
-}
 
 export class Peer extends Emitter<PeerEvents> {
   readonly identity: Identity;
@@ -67,18 +66,17 @@ export class Peer extends Emitter<PeerEvents> {
 
   #log: Logger;
   #timers: Timers;
-  #dial: DialFn | undefined;
   #advertise: LocalInfo['advertiseAddress'];
   #timings: PeerOptions['connectionTimings'];
+  #allow: ReadonlySet<string> | undefined;
   #all = new Set<Connection>();
   #byPeer = new Map<string, Set<Connection>>();
   #handlers = new Map<MessageType, MessageHandler>();
   #binaryHandler: ((frame: Uint8Array, connection: Connection) => void) | undefined;
   #seen = new SeenIds({ windowMs: DEDUP_WINDOW_MS });
-  #targets = new Map<string, DialTarget>();
+  #dialTargets: DialTargets;
   #closed = false;
-  /** The dial target behind each connection we dialled. */
-  #dialTargets = new WeakMap<Connection, DialTarget>();
+  #messageRate: MessageRate;
 
   constructor(options: PeerOptions) {
     super();
@@ -88,9 +86,23 @@ export class Peer extends Emitter<PeerEvents> {
     this.registry = options.registry;
     this.#log = options.log;
     this.#timers = options.timers ?? realTimers;
-    this.#dial = options.dial;
+    this.#dialTargets = new DialTargets({
+      dial: options.dial,
+      attach: (transport) => this.attach(transport, 'dialler'),
+      isLinked: (peerId) => this.connectionTo(peerId) !== undefined,
+      isClosed: () => this.#closed,
+      timers: this.#timers,
+      log: this.#log,
+    });
     this.#advertise = options.advertiseAddress;
     this.#timings = options.connectionTimings;
+    this.#messageRate = options.messageRate ?? DEFAULT_MESSAGE_RATE;
+    this.#allow = options.allow;
+  }
+
+  /** Whether this peer id may link to us (always true unless an allow list is set). */
+  admits(peerId: string): boolean {
+    return this.#allow === undefined || this.#allow.has(peerId);
   }
 
   get id(): string {
@@ -128,6 +140,7 @@ export class Peer extends Emitter<PeerEvents> {
         name: this.name,
         port: this.listenPort,
         advertiseAddress: this.#advertise,
+        ...(this.#allow && { admits: (peerId: string) => this.admits(peerId) }),
       },
     });
     if (this.#closed) {
@@ -136,7 +149,11 @@ export class Peer extends Emitter<PeerEvents> {
     }
     this.#all.add(connection);
     connection.on('open', (remote) => this.#onOpen(connection, remote));
-    connection.on('message', (message) => this.#dispatch(message, connection));
+    const guard = new ConnectionGuard(connection, this.#messageRate, this.#timers, this.#log);
+    connection.on('message', (message) => {
+      if (guard.admit(message)) this.#dispatch(message, connection);
+      else this.messagesFailed++;
+    });
     connection.on('rejected', () => this.messagesFailed++);
     connection.on('binary', (frame) => {
       try {
@@ -145,10 +162,17 @@ export class Peer extends Emitter<PeerEvents> {
         this.#log.error({ err, peer: connection.peerId }, 'binary frame handler failed');
       }
     });
-    connection.on('rtt', (ms) => connection.peerId && this.registry.setRtt(connection.peerId, ms));
+    // A peer refused by --allow leaves no trace in the registry (nor in GET /api/peers).
+    const tracked = () => (connection.peerId && this.admits(connection.peerId) ? connection.peerId : null);
+    connection.on('rtt', (ms) => {
+      const peerId = tracked();
+      if (peerId) this.registry.setRtt(peerId, ms);
+    });
     connection.on('traffic', (bytesIn, bytesOut) => {
-      if (connection.peerId) this.registry.addBytes(connection.peerId, bytesIn, bytesOut);
-      if (bytesIn && connection.peerId) this.registry.markSeen(connection.peerId, this.#timers.now());
+      if (bytesIn) guard.checkReading();
+      const peerId = tracked();
+      if (peerId) this.registry.addBytes(peerId, bytesIn, bytesOut);
+      if (bytesIn && peerId) this.registry.markSeen(peerId, this.#timers.now());
     });
     connection.on('close', (err) => this.#onClose(connection, err));
     return connection;
@@ -159,18 +183,15 @@ export class Peer extends Emitter<PeerEvents> {
    * with back-off whenever the link to it drops.
    */
   async connect(host: string, port: number): Promise<RemoteInfo> {
-    const target = this.#target(host, port);
+    const target = this.#dialTargets.target(host, port);
     // Already linked to whoever listens there: nothing to dial.
     const existing = target.peerId ? this.connectionTo(target.peerId)?.remote : undefined;
-    return existing ?? this.#dialOnce(target);
+    return existing ?? this.#dialTargets.dialOnce(target);
   }
 
   /** Keeps redialling host:port in the background (a known peer from an earlier run). */
   redial(host: string, port: number, peerId: string | null): void {
-    const target = this.#target(host, port);
-    target.peerId ??= peerId;
-    target.keep = true;
-    this.#scheduleRedial(target, 0);
+    this.#dialTargets.keepDialling(host, port, peerId);
   }
 
   /** Open connections to peerId; the first is the one traffic uses. */
@@ -197,20 +218,28 @@ export class Peer extends Emitter<PeerEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const target of this.#targets.values()) if (target.timer !== null) this.#timers.clearTimeout(target.timer);
+    this.#dialTargets.stop();
     for (const c of [...this.#all]) c.close(new SwarmError('SHUTDOWN', 'peer is shutting down'));
   }
 
   /**
-   * Which of two connections to one peer carries traffic, the same answer on both sides: the one dialled
+   * Which of two connections to one peer carries traffic, the same answer on both sides: TCP before
+   * WebRTC (between nodes that reach each other's port, TCP is the cheaper path), then the one dialled
    * by the peer with the lower id, then the older one. The other stays open (tolerated) so nothing in
    * flight on it is lost, and takes over if the first drops.
    */
   #preference(a: Connection, b: Connection): number {
     const remote = a.peerId ?? '';
     const preferredRole: ConnectionRole = this.id < remote ? 'dialler' : 'acceptor';
-    const rank = (c: Connection) => (c.role === preferredRole ? 0 : 1);
-    return rank(a) - rank(b) || a.openedAt - b.openedAt;
+    const kindRank = (c: Connection) => (c.transport.kind === 'tcp' ? 0 : 1);
+    const roleRank = (c: Connection) => (c.role === preferredRole ? 0 : 1);
+    return kindRank(a) - kindRank(b) || roleRank(a) - roleRank(b) || a.openedAt - b.openedAt;
+  }
+
+  /** The registry names the transport of the connection that carries traffic (see #preference). */
+  #primaryTransportKind(peerId: string): PeerTransportKind | null {
+    const kind = this.connectionTo(peerId)?.transport.kind;
+    return kind === undefined || kind === 'memory' ? null : kind;
   }
 
   #onOpen(connection: Connection, remote: RemoteInfo): void {
@@ -218,11 +247,17 @@ export class Peer extends Emitter<PeerEvents> {
       connection.close(new SwarmError('HANDSHAKE_FAILED', 'connected to ourselves'));
       return;
     }
+    if (!this.admits(remote.peerId)) {
+      // Unreachable: the connection refuses such an id during the handshake (and logs why). Kept so
+      // that no path to 'open' can ever admit one.
+      connection.close(new SwarmError('PEER_NOT_ALLOWED', `peer ${remote.peerId} is not in this node's --allow list`));
+      return;
+    }
     let set = this.#byPeer.get(remote.peerId);
     if (!set) this.#byPeer.set(remote.peerId, (set = new Set()));
     set.add(connection);
     const now = this.#timers.now();
-    const dialTarget = this.#targetOf(connection);
+    const dialTarget = this.#dialTargets.targetOf(connection);
     this.registry.upsert(remote.peerId, {
       address: dialTarget?.host ?? remote.address ?? connection.transport.remoteAddress,
       port: dialTarget?.port ?? remote.port,
@@ -231,13 +266,20 @@ export class Peer extends Emitter<PeerEvents> {
       kind: remote.kind,
       status: 'online',
       lastSeen: now,
-      transport: connection.transport.kind === 'memory' ? null : connection.transport.kind,
+      transport: this.#primaryTransportKind(remote.peerId),
       via: null,
-      encrypted: false,
+      encrypted: connection.encrypted,
       ...(dialTarget ? { dialable: true } : {}),
     });
     this.#log.info(
-      { peer: remote.peerId, kind: remote.kind, name: remote.name, role: connection.role, verified: remote.verified },
+      {
+        peer: remote.peerId,
+        kind: remote.kind,
+        name: remote.name,
+        role: connection.role,
+        verified: remote.verified,
+        encrypted: connection.encrypted,
+      },
       'peer connected',
     );
     if (set.size === 1) this.emit('peer:connected', remote, connection);
@@ -254,12 +296,11 @@ export class Peer extends Emitter<PeerEvents> {
         this.registry.setStatus(peerId, 'offline');
         this.#log.info({ peer: peerId, reason: err?.message }, 'peer disconnected');
         this.emit('peer:disconnected', peerId);
+      } else if (set) {
+        this.registry.upsert(peerId, { transport: this.#primaryTransportKind(peerId) });
       }
     }
-    const target = this.#targetOf(connection);
-    if (target?.keep && !this.#closed && !(target.peerId && this.connectionTo(target.peerId))) {
-      this.#scheduleRedial(target, target.backoff.next());
-    }
+    this.#dialTargets.connectionClosed(connection);
   }
 
   #dispatch(message: Message, connection: Connection): void {
@@ -285,57 +326,5 @@ export class Peer extends Emitter<PeerEvents> {
         this.messagesFailed++;
         this.#log.error({ err, type: message.type, peer: connection.peerId }, 'message handler failed');
       });
-  }
-
-  #target(host: string, port: number): DialTarget {
-    const key = `${host}:${port}`;
-    let target = this.#targets.get(key);
-    if (!target) {
-      target = { host, port, backoff: new Backoff(), timer: null, peerId: null, keep: false };
-      this.#targets.set(key, target);
-    }
-    return target;
-  }
-
-  #targetOf(connection: Connection): DialTarget | undefined {
-    return this.#dialTargets.get(connection);
-  }
-
-  async #dialOnce(target: DialTarget): Promise<RemoteInfo> {
-    if (!this.#dial) throw new SwarmError('CONNECT_FAILED', 'this peer cannot dial');
-    if (this.#closed) throw new SwarmError('SHUTDOWN', 'peer is shutting down');
-    const transport = await this.#dial(target.host, target.port);
-    const connection = this.attach(transport, 'dialler');
-    this.#dialTargets.set(connection, target);
-    return new Promise<RemoteInfo>((resolve, reject) => {
-      connection.once('open', (remote) => {
-        target.peerId = remote.peerId;
-        target.keep = true;
-        target.backoff.reset();
-        resolve(remote);
-      });
-      connection.once('close', (err) =>
-        reject(
-          err instanceof SwarmError && err.code !== 'TRANSPORT_CLOSED'
-            ? err
-            : new SwarmError('HANDSHAKE_FAILED', `${target.host}:${target.port} closed the connection during the handshake`, {
-                cause: err,
-              }),
-        ),
-      );
-    });
-  }
-
-  #scheduleRedial(target: DialTarget, delayMs: number): void {
-    if (target.timer !== null || this.#closed) return;
-    target.timer = this.#timers.setTimeout(() => {
-      target.timer = null;
-      if (this.#closed || (target.peerId && this.connectionTo(target.peerId))) return;
-      this.#dialOnce(target).catch((err) => {
-        this.#log.debug({ target: `${target.host}:${target.port}`, reason: (err as Error).message }, 'redial failed');
-        // A failed dial before any connection existed does not reach #onClose: schedule here.
-        if (target.keep) this.#scheduleRedial(target, target.backoff.next());
-      });
-    }, delayMs);
   }
 }

@@ -1,4 +1,5 @@
 import type { Connection } from './connection.ts';
+import type { ContentOf } from './wire/schema.ts';
 import type { Peer } from './peer.ts';
 import type { SignalChannel } from './webrtc-linker.ts';
 import { Emitter } from '../util/emitter.ts';
@@ -13,9 +14,27 @@ import type { Logger } from '../util/logger.ts';
 export type SignalRelayEvents = {
   /** A signalling message for us, from `from`, that came through `via`. */
   signal: (via: SignalChannel, from: string, data: Record<string, unknown>) => void;
-  /** `via` says it is linked to `peerId` (which listens on TCP when `tcp`). */
-  learned: (via: SignalChannel, peerId: string, tcp: boolean) => void;
+  /** `via` says it is linked to `peerId`, which listens on TCP at `tcp` (null: no TCP, or unknown where). */
+  learned: (via: SignalChannel, peerId: string, tcp: TcpAddress | null) => void;
 };
+
+/** Where a node takes TCP connections. */
+export type TcpAddress = { host: string; port: number };
+
+type PexEntry = ContentOf<'peers'>['peers'][number];
+
+/**
+ * Where a neighbour takes TCP connections, as far as we can tell: its listening port from the
+ * handshake, at the address its TCP socket came from (what we saw beats what it says), or else the
+ * address it advertised in the handshake.
+ */
+export function tcpAddressOf(connection: Connection): TcpAddress | null {
+  const remote = connection.remote;
+  if (!remote?.port) return null;
+  const seen = connection.transport.kind === 'tcp' ? connection.transport.remoteAddress : null;
+  const host = seen ?? remote.address ?? connection.transport.remoteAddress;
+  return host ? { host, port: remote.port } : null;
+}
 
 /** Peer-exchange updates are folded for this long, so a burst of links sends one list. */
 const PEX_DELAY_MS = 200;
@@ -34,7 +53,9 @@ export class SignalRelay extends Emitter<SignalRelayEvents> {
     peer.handle('peers', (m, c) => {
       const via = this.channel(c.peerId!);
       for (const info of m.content.peers) {
-        if (info.peer_id !== peer.id) this.emit('learned', via, info.peer_id, info.tcp === true);
+        if (info.peer_id === peer.id) continue;
+        const tcp = info.tcp === true && info.host !== undefined && info.port !== undefined ? { host: info.host, port: info.port } : null;
+        this.emit('learned', via, info.peer_id, tcp);
       }
     });
     peer.on('peer:connected', () => this.#schedulePex());
@@ -87,12 +108,16 @@ export class SignalRelay extends Emitter<SignalRelayEvents> {
       for (const c of swarm) {
         const peers = swarm
           .filter((o) => o !== c)
-          .map((o) => ({
-            peer_id: o.remote!.peerId,
-            kind: o.remote!.kind as 'node' | 'browser',
-            name: o.remote!.name,
-            tcp: (o.remote!.port ?? 0) > 0,
-          }));
+          .map((o): PexEntry => {
+            const tcp = tcpAddressOf(o);
+            return {
+              peer_id: o.remote!.peerId,
+              kind: o.remote!.kind as 'node' | 'browser',
+              name: o.remote!.name,
+              tcp: tcp !== null,
+              ...tcp,
+            };
+          });
         c.send('peers', { content: { peers } }).catch(() => {});
       }
     }, PEX_DELAY_MS);

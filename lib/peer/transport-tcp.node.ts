@@ -1,7 +1,10 @@
 import net from 'node:net';
 import { DIAL_TIMEOUT_MS, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './constants.ts';
-import { SwarmError, type ErrorCode } from './errors.ts';
-import type { Transport, TransportEvents } from './transport.ts';
+import { SwarmError } from './errors.ts';
+import { dialError, endpointName, plainAddress } from './tcp-names.node.ts';
+import { startTls } from './tls-link.node.ts';
+import type { TlsUpgrade, Transport, TransportEvents } from './transport.ts';
+import { bytesToBase64 } from '../util/base64.ts';
 import { FrameReader, frameHeader } from './wire/frame-reader.ts';
 import { Emitter } from '../util/emitter.ts';
 
@@ -19,25 +22,6 @@ export type TcpTransportOptions = {
 
 type PendingSend = { resolve: () => void; reject: (err: Error) => void };
 
-/** "127.0.0.1:5999", or "[::1]:5999" for an IPv6 address, for messages. */
-function endpointName(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** A dual-stack listener reports IPv4 peers as "::ffff:1.2.3.4"; the rest of the system wants "1.2.3.4". */
-function plainAddress(address: string | undefined): string | null {
-  if (address === undefined) return null;
-  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice('::ffff:'.length) : address;
-}
-
-/** The errno-style code of a socket error; with Node's happy-eyeballs dialing it sits on the inner errors. */
-function errnoCode(err: unknown): string | undefined {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code !== undefined) return code;
-  if (err instanceof AggregateError) return errnoCode(err.errors[0]);
-  return undefined;
-}
-
 /**
  * A Transport over one connected TCP socket, framed as STANDARD-PROTOCOL.md says (4-byte big-endian
  * length prefix). Works the same for sockets we dialled and sockets we accepted.
@@ -54,9 +38,20 @@ export class TcpTransport extends Emitter<TransportEvents> implements Transport 
   readonly localAddress: string | null;
   readonly remotePort: number | null;
   readonly maxFrameBytes: number;
-  readonly #socket: net.Socket;
+  readonly tlsUpgrade: TlsUpgrade = {
+    hold: () => this.#hold(),
+    release: () => this.#release(),
+    start: (role) => this.#startTls(role),
+  };
+  /** The plain socket, then the TLS socket over it once upgraded. */
+  #socket: net.Socket;
   readonly #reader: FrameReader;
   #closed = false;
+  /** While held, frames are kept here instead of delivered (see TlsUpgrade.hold). */
+  #held: Uint8Array[] | null = null;
+  #tlsExporter: Uint8Array | null = null;
+  /** Ends a TLS handshake still under way when the transport closes (see startTls). */
+  readonly #tlsAbort = new AbortController();
   #pending = new Set<PendingSend>();
   #bytesRead = 0;
   #bytesWritten = 0;
@@ -72,22 +67,28 @@ export class TcpTransport extends Emitter<TransportEvents> implements Transport 
     this.remotePort = socket.remotePort ?? null;
     // Chat frames are small; Nagle's algorithm would hold them back waiting for more data.
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => this.#onEnd());
-    socket.on('error', (err) => this.#onError(err));
-    socket.on('close', () => this.close());
+    this.#listen(socket);
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Bytes received on the wire so far, length prefixes included. */
+  get encrypted(): boolean {
+    return this.#tlsExporter !== null;
+  }
+
+  /** Once upgraded: the TLS channel's tls-exporter value (RFC 9266), which the identity proofs sign. */
+  get channelBinding(): string | undefined {
+    return this.#tlsExporter ? `tls-exporter:${bytesToBase64(this.#tlsExporter)}` : undefined;
+  }
+
+  /** Bytes received so far, length prefixes included (once upgraded to TLS: the decrypted bytes). */
   get bytesRead(): number {
     return this.#bytesRead;
   }
 
-  /** Bytes handed to the socket so far, length prefixes included. */
+  /** Bytes handed to the socket so far, length prefixes included (before TLS encrypts them). */
   get bytesWritten(): number {
     return this.#bytesWritten;
   }
@@ -140,6 +141,7 @@ export class TcpTransport extends Emitter<TransportEvents> implements Transport 
   close(err?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#tlsAbort.abort();
     const pending = [...this.#pending];
     this.#pending.clear();
     for (const p of pending) {
@@ -167,6 +169,25 @@ export class TcpTransport extends Emitter<TransportEvents> implements Transport 
       : endpointName(this.remoteAddress, this.remotePort);
   }
 
+  readonly #onDataListener = (chunk: Buffer): void => this.#onData(chunk);
+  readonly #onEndListener = (): void => this.#onEnd();
+  readonly #onErrorListener = (err: Error): void => this.#onError(err);
+  readonly #onCloseListener = (): void => this.close();
+
+  #listen(socket: net.Socket): void {
+    socket.on('data', this.#onDataListener);
+    socket.on('end', this.#onEndListener);
+    socket.on('error', this.#onErrorListener);
+    socket.on('close', this.#onCloseListener);
+  }
+
+  #unlisten(socket: net.Socket): void {
+    socket.off('data', this.#onDataListener);
+    socket.off('end', this.#onEndListener);
+    socket.off('error', this.#onErrorListener);
+    socket.off('close', this.#onCloseListener);
+  }
+
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
     this.#bytesRead += chunk.length;
@@ -179,8 +200,62 @@ export class TcpTransport extends Emitter<TransportEvents> implements Transport 
     }
     for (const frame of frames) {
       if (this.#closed) return; // a 'frame' listener may close us; deliver nothing after that
-      this.emit('frame', frame);
+      // A 'frame' listener may hold us: what this chunk still completes waits with the rest.
+      if (this.#held) this.#held.push(frame);
+      else this.emit('frame', frame);
     }
+  }
+
+  #hold(): void {
+    this.#held ??= [];
+    this.#socket.pause();
+  }
+
+  #release(): void {
+    const held = this.#held;
+    if (!held) return;
+    this.#held = null;
+    while (held.length > 0 && !this.#closed) {
+      if (this.#held) {
+        // A listener held us again: the rest waits, in order, ahead of anything newer.
+        (this.#held as Uint8Array[]).unshift(...held);
+        return;
+      }
+      this.emit('frame', held.shift()!);
+    }
+    if (!this.#closed && !this.#held) this.#socket.resume();
+  }
+
+  async #startTls(role: 'client' | 'server'): Promise<void> {
+    const early = (this.#held?.length ?? 0) > 0 || !this.#reader.atFrameBoundary;
+    if (early || this.#tlsExporter || this.#closed) {
+      const err = new SwarmError(
+        'ENCRYPTION_FAILED',
+        early
+          ? `${this.#name} sent bytes between its handshake and TLS`
+          : `cannot start TLS with ${this.#name}: the link is ${this.#closed ? 'closed' : 'already encrypted'}`,
+      );
+      this.close(err);
+      throw err;
+    }
+    const plain = this.#socket;
+    this.#unlisten(plain);
+    // The TLS socket reports the link's errors from now on; the plain one must not crash the process.
+    plain.on('error', () => {});
+    try {
+      const { socket, exporter } = await startTls(plain, role, this.#name, this.#tlsAbort.signal);
+      this.#socket = socket;
+      this.#tlsExporter = exporter;
+    } catch (err) {
+      this.close(err as Error);
+      throw err;
+    }
+    if (this.#closed) {
+      this.#socket.destroy();
+      throw new SwarmError('TRANSPORT_CLOSED', `the connection to ${this.#name} closed during TLS`);
+    }
+    this.#held = null;
+    this.#listen(this.#socket);
   }
 
   #onEnd(): void {
@@ -202,21 +277,6 @@ export class TcpTransport extends Emitter<TransportEvents> implements Transport 
       new SwarmError('TRANSPORT_ERROR', `connection to ${this.#name} failed: ${err.message}`, { cause: err }),
     );
   }
-}
-
-function dialError(err: unknown, where: string): SwarmError {
-  const code = errnoCode(err);
-  const [swarmCode, words]: [ErrorCode, string] =
-    code === 'ECONNREFUSED'
-      ? ['CONNECT_REFUSED', `connection to ${where} was refused (nothing is listening there)`]
-      : code === 'EHOSTUNREACH' || code === 'ENETUNREACH'
-        ? ['CONNECT_UNREACHABLE', `${where} is unreachable from this machine`]
-        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-          ? ['CONNECT_UNREACHABLE', `cannot connect to ${where}: the host name could not be resolved`]
-          : code === 'ETIMEDOUT'
-            ? ['CONNECT_TIMEOUT', `connection to ${where} timed out`]
-            : ['CONNECT_FAILED', `connection to ${where} failed: ${(err as Error)?.message ?? String(err)}`];
-  return new SwarmError(swarmCode, words, { cause: err });
 }
 
 export type DialTcpOptions = {
@@ -258,88 +318,4 @@ export async function dialTcp(
       fail(dialError(err, where));
     }
   });
-}
-
-export type ListenTcpOptions = {
-  /** Address to listen on (default "0.0.0.0": every IPv4 interface, as peers on the LAN must reach us). */
-  host?: string;
-  /** Port to listen on; 0 picks a free one (read it back from `TcpListener.port`). */
-  port: number;
-  maxFrameBytes?: number;
-};
-
-export interface TcpListener {
-  /** The port actually bound (the chosen one when asked for port 0). */
-  readonly port: number;
-  /** The address actually bound. */
-  readonly host: string;
-  /** Stops accepting and closes every transport accepted so far; safe to call twice. */
-  close(): Promise<void>;
-}
-
-function listenError(err: unknown, where: string): SwarmError {
-  const code = errnoCode(err);
-  const reason =
-    code === 'EADDRINUSE'
-      ? 'the port is already in use (is another node running?)'
-      : code === 'EACCES'
-        ? 'permission denied (ports below 1024 need privileges)'
-        : code === 'EADDRNOTAVAIL'
-          ? 'that address does not belong to this machine'
-          : ((err as Error)?.message ?? String(err));
-  return new SwarmError('LISTEN_FAILED', `cannot listen on ${where}: ${reason}`, { cause: err });
-}
-
-/** Listens for TCP peers and hands each accepted connection to `onTransport` as a TcpTransport. */
-export async function listenTcp(
-  options: ListenTcpOptions,
-  onTransport: (transport: TcpTransport) => void,
-): Promise<TcpListener> {
-  const host = options.host ?? '0.0.0.0';
-  const where = endpointName(host, options.port);
-  const server = net.createServer();
-  const accepted = new Set<TcpTransport>();
-  let closing: Promise<void> | null = null;
-
-  server.on('connection', (socket) => {
-    if (closing) {
-      socket.destroy();
-      return;
-    }
-    const transport = new TcpTransport(socket, { maxFrameBytes: options.maxFrameBytes });
-    accepted.add(transport);
-    transport.once('close', () => accepted.delete(transport));
-    onTransport(transport);
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    const onListenError = (err: Error): void => reject(listenError(err, where));
-    server.once('error', onListenError);
-    try {
-      server.listen({ host, port: options.port }, () => {
-        server.off('error', onListenError);
-        resolve();
-      });
-    } catch (err) {
-      // Invalid arguments (a port out of range) throw synchronously.
-      reject(listenError(err, where));
-    }
-  });
-  // Once listening, an error concerns one incoming connection (e.g. EMFILE on accept); the server
-  // keeps listening, so the error must not crash the process.
-  server.on('error', () => {});
-
-  const address = server.address() as net.AddressInfo;
-  return {
-    port: address.port,
-    host: address.address,
-    close(): Promise<void> {
-      closing ??= new Promise<void>((resolve) => {
-        // server.close only calls back once every connection has ended, so close them first.
-        server.close(() => resolve());
-        for (const transport of [...accepted]) transport.close();
-      });
-      return closing;
-    },
-  };
 }

@@ -59,6 +59,8 @@ export class WebRtcTransport extends Emitter<TransportEvents> implements Transpo
   readonly kind = 'webrtc' as const;
   /** Both DTLS fingerprints, sorted: the handshake binds the peers' identity proofs to them. */
   readonly channelBinding: string | undefined;
+  /** Data channels always run over DTLS. */
+  readonly encrypted = true;
   readonly maxFrameBytes: number;
   /** Time from the start of negotiation to the open channel, where known. */
   readonly setupMs: number | null;

@@ -24,6 +24,25 @@ export type TransportEvents = {
   close: (err: Error | undefined) => void;
 };
 
+/**
+ * Turning a plain stream into TLS at a frame boundary both sides agree on (docs/PROTOCOL.md,
+ * "Encrypted TCP links"). The connection holds frames while it decides what a handshake frame means,
+ * because any bytes after it may already be TLS.
+ */
+export interface TlsUpgrade {
+  /** Delivers no more frames and reads no more bytes until `release` or `start`. */
+  hold(): void;
+  /** Back to plain frames: delivers what arrived while held, then reads on. */
+  release(): void;
+  /**
+   * Starts TLS 1.3 in `role` on the held stream; resolves once the TLS handshake is done, after which
+   * `encrypted` is true and `channelBinding` is the channel's tls-exporter value. Anything the remote
+   * sent between its last plain frame and TLS is a protocol violation: the transport closes with
+   * ENCRYPTION_FAILED, as it does when TLS itself fails.
+   */
+  start(role: 'client' | 'server'): Promise<void>;
+}
+
 export interface Transport extends Pick<Emitter<TransportEvents>, 'on' | 'once' | 'off'> {
   readonly kind: TransportKind;
   /** The remote endpoint as seen by this side ("127.0.0.1"), or null where there is none. */
@@ -36,6 +55,10 @@ export interface Transport extends Pick<Emitter<TransportEvents>, 'on' | 'once' 
    * certificate fingerprints, sorted); the handshake's identity proofs cover it. Absent on TCP.
    */
   readonly channelBinding?: string;
+  /** True while traffic on this link is encrypted (WebRTC always, DTLS; TCP once upgraded to TLS). */
+  readonly encrypted?: boolean;
+  /** Present where the link can turn into TLS after the plain handshake (TCP). */
+  readonly tlsUpgrade?: TlsUpgrade;
   readonly closed: boolean;
   /** Largest frame this transport can carry, in bytes. */
   readonly maxFrameBytes: number;

@@ -97,7 +97,7 @@ describe('connection handshake between swarm peers', () => {
 });
 
 describe('the advertised address', () => {
-  const transport = (localAddress: string) => ({ localAddress }) as Transport;
+  const transport = (localAddress: string, kind = 'tcp') => ({ localAddress, kind }) as Transport;
 
   it('never answers a dialler with the address it dialled (the reference peer hangs up on that)', () => {
     const rule = advertiseRule('127.0.0.1');
@@ -105,5 +105,9 @@ describe('the advertised address', () => {
     expect(rule(transport('127.0.0.1'), 'dialler')).toBe('127.0.0.1');
     expect(rule(transport('10.1.2.3'), 'acceptor')).toBe('127.0.0.1');
     expect(advertiseRule('node.example')(transport('127.0.0.1'), 'acceptor')).toBe('node.example');
+  });
+
+  it('is announced as it is over WebRTC, where peer exchange passes it on as the TCP address', () => {
+    expect(advertiseRule('127.0.0.1')(transport('127.0.0.1', 'webrtc'), 'acceptor')).toBe('127.0.0.1');
   });
 });

@@ -3,20 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { MAX_FRAME_BYTES } from '../../lib/peer/constants.ts';
 import { isSwarmError } from '../../lib/peer/errors.ts';
 import { encodeFrame, FrameReader, frameHeader } from '../../lib/peer/wire/frame-reader.ts';
+import { concatBytes } from '../../lib/util/bytes.ts';
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.of(...values);
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const asText = (frames: Uint8Array[]): string[] => frames.map((f) => new TextDecoder().decode(f));
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Pushes `stream` cut at `cuts` (sorted offsets) and returns every payload, in order. */
 function readSplit(reader: FrameReader, stream: Uint8Array, cuts: number[]): Uint8Array[] {
@@ -68,7 +59,7 @@ describe('FrameReader', () => {
 
   it('reassembles frames pushed one byte at a time', () => {
     const reader = new FrameReader();
-    const stream = concat([
+    const stream = concatBytes([
       encodeFrame(text('ab')),
       encodeFrame(new Uint8Array(0)),
       encodeFrame(text('cde')),
@@ -85,7 +76,7 @@ describe('FrameReader', () => {
   });
 
   it('returns several coalesced frames from one chunk, in order', () => {
-    const stream = concat(['one', 'two', '', 'three'].map((s) => encodeFrame(text(s))));
+    const stream = concatBytes(['one', 'two', '', 'three'].map((s) => encodeFrame(text(s))));
     expect(asText(new FrameReader().push(stream))).toEqual(['one', 'two', '', 'three']);
   });
 
@@ -150,7 +141,7 @@ describe('FrameReader', () => {
 
   it('stays poisoned after a violation: later pushes throw the same error', () => {
     const reader = new FrameReader({ maxFrameBytes: 1 });
-    const first = thrown(() => reader.push(concat([encodeFrame(bytes(1)), frameHeader(2)])));
+    const first = thrown(() => reader.push(concatBytes([encodeFrame(bytes(1)), frameHeader(2)])));
     expect(thrown(() => reader.push(encodeFrame(bytes(1))))).toBe(first);
   });
 
@@ -163,7 +154,7 @@ describe('FrameReader', () => {
     const payloads = fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 });
     fc.assert(
       fc.property(payloads, fc.array(fc.nat(), { maxLength: 40 }), (frames, rawCuts) => {
-        const stream = concat(frames.map(encodeFrame));
+        const stream = concatBytes(frames.map(encodeFrame));
         const cuts = [...new Set(rawCuts.map((c) => c % (stream.length + 1)))].sort((x, y) => x - y);
         const reader = new FrameReader({ maxFrameBytes: 300 });
         const got = readSplit(reader, stream, cuts);

@@ -3,7 +3,7 @@
  * StandardPeers talking over loopback. If these pass, a failure of our node against StandardPeer
  * points at the node, not the harness.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import {
   checkEnvelope, encodeFrame, FrameDecoder, MAX_FRAME_BYTES, pythonJsonDumps, StandardPeer,
   type Envelope, type StandardConnection, type StandardPeerOptions,
 } from '../support/standard-peer.ts';
+import { sha256Hex } from '../support/files.ts';
 
 const FIXTURES = '/work/shared/fixtures';
 const VECTOR_SHA256 = 'e46999edd27683296e5feb5d7d29adb4db20557753fd76ad4d6fc5ba03c9f877';
@@ -25,8 +26,6 @@ const fixtureOf = (type: string, broadcast = false): Envelope =>
   fixtureLines.find((l) => l.frame.type === type && (l.frame.recipient_id === null) === broadcast)!.frame;
 /** The capture's clock: the reference peer drops anything 300 s away from it, and the capture is days old. */
 const captureTimeMs = Math.max(...fixtureLines.map((l) => l.frame.timestamp)) * 1000;
-
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 /** Splits a buffer at irregular points so frames arrive split and coalesced. */
 function irregularPieces(data: Buffer): Buffer[] {
@@ -108,7 +107,7 @@ describe('codec against the captured frames', () => {
 
   it('decodes the captured chunk to exactly the test vector', () => {
     const vector = readFileSync(`${FIXTURES}/standard-vector.txt`);
-    expect(sha256(vector)).toBe(VECTOR_SHA256);
+    expect(sha256Hex(vector)).toBe(VECTOR_SHA256);
     const chunk = fixtureOf('file_chunk');
     const data = Buffer.from(chunk.content!.data as string, 'base64');
     expect(data.equals(vector)).toBe(true);
@@ -177,8 +176,8 @@ describe('two StandardPeers over loopback', () => {
     expect(a.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}-[0-9a-f]{16}$/);
     // Each side sends its manifests: the acceptor after its response, the dialler on the response.
     await a.waitFor(() => a.manifests.size === 1 && b.manifests.size === 1, undefined, 'manifests both ways');
-    expect(b.manifests.get(sha256(file.data))).toEqual({
-      file_id: sha256(file.data), file_name: 'a.bin', file_size: 1000, chunk_size: MIB, chunk_count: 1, checksum: sha256(file.data), owner: a.id,
+    expect(b.manifests.get(sha256Hex(file.data))).toEqual({
+      file_id: sha256Hex(file.data), file_name: 'a.bin', file_size: 1000, chunk_size: MIB, chunk_count: 1, checksum: sha256Hex(file.data), owner: a.id,
     });
     const [hello, response] = [a.sentFrames[0]!.envelope, b.sentFrames[0]!.envelope];
     expect(hello.content).toEqual({ address: '127.0.0.1', port: a.port, public_key: null, handshake_response: false });
@@ -242,7 +241,7 @@ describe('file transfer between StandardPeers', () => {
       const owner = await startPeer({ chunkSize, sharedFiles: [{ name: 'big.bin', data }] });
       const fetcher = await startPeer(); // its own chunk size (1 MiB) must not matter
       await link(fetcher, owner);
-      const fileId = sha256(data);
+      const fileId = sha256Hex(data);
       await fetcher.waitFor(() => fetcher.manifests.get(fileId), undefined, 'manifest');
       expect(fetcher.manifests.get(fileId)!.chunk_count).toBe(Math.ceil(3_000_000 / chunkSize));
 
@@ -260,7 +259,7 @@ describe('file transfer between StandardPeers', () => {
     const owner = await startPeer({ sharedFiles: [{ name: 'empty', data: Buffer.alloc(0) }] });
     const fetcher = await startPeer();
     await link(fetcher, owner);
-    const fileId = sha256(Buffer.alloc(0));
+    const fileId = sha256Hex(Buffer.alloc(0));
     await fetcher.waitFor(() => fetcher.manifests.get(fileId), undefined, 'manifest');
     expect(fetcher.manifests.get(fileId)!.chunk_count).toBe(1);
     expect((await fetcher.download(fileId)).length).toBe(0);
@@ -273,7 +272,7 @@ describe('file transfer between StandardPeers', () => {
     const fetcher = await startPeer({ chunkRequestTimeoutMs: 100, chunkAttempts: 2 });
     await link(fetcher, owner);
     await link(fetcher, silent);
-    const fileId = sha256(data);
+    const fileId = sha256Hex(data);
     await fetcher.waitFor(() => fetcher.manifests.get(fileId), undefined, 'manifest');
     const download = fetcher.download(fileId, silent.id);
     const requested = (): unknown[] => fetcher.sentFrames.filter((f) => f.envelope.type === 'file_chunk_request').map((f) => f.envelope.content!.chunk_index);
@@ -292,8 +291,8 @@ describe('file transfer between StandardPeers', () => {
     await link(fetcher, okOwner);
     await link(fetcher, badOwner);
     await fetcher.waitFor(() => fetcher.manifests.size === 2, undefined, 'manifests');
-    expect((await fetcher.download(sha256(small))).equals(small)).toBe(true);
-    await expect(fetcher.download(sha256(large))).rejects.toMatchObject({ code: 'CHUNK_TIMEOUT' });
+    expect((await fetcher.download(sha256Hex(small))).equals(small)).toBe(true);
+    await expect(fetcher.download(sha256Hex(large))).rejects.toMatchObject({ code: 'CHUNK_TIMEOUT' });
     expect(fetcher.dropped.map((d) => d.reason)).toEqual(['chunk-data-too-large']);
   });
 
@@ -302,7 +301,7 @@ describe('file transfer between StandardPeers', () => {
     const owner = await startPeer({ sharedFiles: [{ name: 'f', data }] });
     const fetcher = await startPeer();
     const conn = await link(owner, fetcher);
-    const fileId = sha256(data);
+    const fileId = sha256Hex(data);
     await fetcher.waitFor(() => fetcher.manifests.get(fileId), undefined, 'manifest');
     const forged = { ...fetcher.manifests.get(fileId)!, checksum: '0'.repeat(64) };
     owner.sendEnvelope(conn, owner.createEnvelope('file_manifest', { ...forged }));
@@ -384,12 +383,12 @@ describe('close', () => {
     const fetcher = await startPeer();
     await link(fetcher, owner);
     await fetcher.waitFor(() => fetcher.manifests.size === 1, undefined, 'manifest');
-    const pending = fetcher.download(sha256(data), 'not-connected-yet');
+    const pending = fetcher.download(sha256Hex(data), 'not-connected-yet');
     await expect(pending).rejects.toMatchObject({ code: 'PEER_NOT_CONNECTED' });
 
     const silent = await startPeer();
     await link(fetcher, silent);
-    const stuck = fetcher.download(sha256(data), silent.id);
+    const stuck = fetcher.download(sha256Hex(data), silent.id);
     await Promise.all([fetcher.close(), fetcher.close()]);
     await expect(stuck).rejects.toMatchObject({ code: 'CLOSED' });
     expect(fetcher.connections.every((c) => c.state === 'closed')).toBe(true);

@@ -3,6 +3,7 @@
  * `runTransportContract('memory', makePair)`. It only uses the Transport interface, so a new
  * transport gets the same checks by supplying a function that returns two connected ends.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSwarmError } from '../../lib/peer/errors.ts';
 import type { Transport } from '../../lib/peer/transport.ts';
@@ -38,8 +39,6 @@ function record(t: Transport): Received {
   t.on('close', (err) => r.closes.push(err));
   return r;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A frame whose first 4 bytes carry `index` and whose rest is a pattern derived from it. */
 function numberedFrame(index: number, size: number): Uint8Array {

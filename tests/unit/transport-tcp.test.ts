@@ -1,7 +1,8 @@
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isSwarmError } from '../../lib/peer/errors.ts';
-import { dialTcp, listenTcp, TcpTransport, type TcpListener } from '../../lib/peer/transport-tcp.node.ts';
+import { listenTcp, type TcpListener } from '../../lib/peer/tcp-listener.node.ts';
+import { dialTcp, TcpTransport } from '../../lib/peer/transport-tcp.node.ts';
 import { encodeFrame } from '../../lib/peer/wire/frame-reader.ts';
 import { runTransportContract } from './transport-contract.ts';
 
@@ -43,6 +44,37 @@ async function tcpPair(): Promise<[TcpTransport, TcpTransport]> {
 }
 
 runTransportContract('tcp', tcpPair, { maxInFlightBytes: TCP_MAX_IN_FLIGHT_BYTES });
+
+const HELLO = new TextEncoder().encode('{"hello":1}');
+const RESPONSE = new TextEncoder().encode('{"response":1}');
+
+/**
+ * A pair upgraded to TLS the way two swarm peers do it: one plain frame each way, each side holding
+ * the stream at its last plain frame, then the dialler as TLS client and the acceptor as TLS server.
+ */
+async function tlsPair(): Promise<[TcpTransport, TcpTransport]> {
+  const [dialler, acceptor] = await tcpPair();
+  const acceptorReady = new Promise<void>((resolve, reject) =>
+    acceptor.once('frame', () => {
+      acceptor.tlsUpgrade.hold();
+      acceptor
+        .send(RESPONSE)
+        .then(() => acceptor.tlsUpgrade.start('server'))
+        .then(resolve, reject);
+    }),
+  );
+  const diallerReady = new Promise<void>((resolve, reject) =>
+    dialler.once('frame', () => {
+      dialler.tlsUpgrade.hold();
+      dialler.tlsUpgrade.start('client').then(resolve, reject);
+    }),
+  );
+  await dialler.send(HELLO);
+  await Promise.all([acceptorReady, diallerReady]);
+  return [dialler, acceptor];
+}
+
+runTransportContract('tcp upgraded to TLS', tlsPair, { maxInFlightBytes: TCP_MAX_IN_FLIGHT_BYTES });
 
 /** A plain socket to the shared listener, for sending bytes the transport would never produce. */
 async function rawClient(): Promise<{ socket: net.Socket; server: TcpTransport }> {
@@ -139,6 +171,78 @@ describe('TCP transport', () => {
     await expect.poll(() => received, { timeout: 30_000 }).toBe(total + (total / MIB) * 4);
     socket.destroy();
     server.close();
+  });
+});
+
+describe('TCP transport upgraded to TLS', () => {
+  it('is encrypted on both ends, which see the same tls-exporter binding', async () => {
+    const [dialler, acceptor] = await tlsPair();
+    expect(dialler.encrypted && acceptor.encrypted).toBe(true);
+    expect(dialler.channelBinding).toMatch(/^tls-exporter:[A-Za-z0-9+/]{43}=$/);
+    expect(acceptor.channelBinding).toBe(dialler.channelBinding);
+    dialler.close();
+  });
+
+  it('stays plain, with no binding, until upgraded', async () => {
+    const [dialler, acceptor] = await tcpPair();
+    expect([dialler.encrypted, acceptor.encrypted, dialler.channelBinding]).toEqual([false, false, undefined]);
+    dialler.close();
+  });
+
+  it('delivers frames that arrived while held once released, in order, each once', async () => {
+    const { socket, server } = await rawClient();
+    const got: string[] = [];
+    server.on('frame', (f) => {
+      if (got.length === 0) server.tlsUpgrade.hold();
+      got.push(new TextDecoder().decode(f));
+    });
+    // Three frames in one write: the first arrives with the other two behind it in the same chunk.
+    socket.write(Buffer.concat(['{"n":1}', '{"n":2}', '{"n":3}'].map((t) => encodeFrame(new TextEncoder().encode(t)))));
+    await vi.waitFor(() => expect(got).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got).toHaveLength(1);
+    server.tlsUpgrade.release();
+    expect(got).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+    socket.destroy();
+  });
+
+  it('fails as TLS client when the remote hangs up mid-handshake, and closes', async () => {
+    const { socket, server } = await rawClient();
+    const closed = closeOf(server);
+    server.tlsUpgrade.hold();
+    const started = server.tlsUpgrade.start('client').catch((err: unknown) => err);
+    socket.destroy();
+    expect(isSwarmError(await started, 'ENCRYPTION_FAILED')).toBe(true);
+    expect(isSwarmError(await closed, 'ENCRYPTION_FAILED')).toBe(true);
+  });
+
+  it('gives up a TLS handshake still under way when the transport is closed', async () => {
+    // A server-side handshake waits for a ClientHello; the connection's handshake timer ends the wait.
+    const { socket, server } = await rawClient();
+    server.tlsUpgrade.hold();
+    const started = server.tlsUpgrade.start('server').catch((err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 50));
+    server.close();
+    expect(isSwarmError(await started, 'ENCRYPTION_FAILED')).toBe(true);
+    socket.destroy();
+  });
+
+  it('refuses TLS when the remote sent bytes after its last plain frame, and closes', async () => {
+    const { socket, server } = await rawClient();
+    const closed = closeOf(server);
+    const started = new Promise<unknown>((resolve) =>
+      server.once('frame', () => {
+        server.tlsUpgrade.hold();
+        server.tlsUpgrade.start('server').then(resolve, resolve);
+      }),
+    );
+    // The start of a TLS record (handshake, version 3.x) sent before the plain reply was read.
+    socket.write(Buffer.concat([encodeFrame(HELLO), Buffer.from([0x16, 0x03])]));
+    const err = await started;
+    expect(isSwarmError(err, 'ENCRYPTION_FAILED')).toBe(true);
+    expect((err as Error).message).toMatch(/between its handshake and TLS/);
+    expect(isSwarmError(await closed, 'ENCRYPTION_FAILED')).toBe(true);
+    socket.destroy();
   });
 });
 

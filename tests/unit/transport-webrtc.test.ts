@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_FRAME_BYTES } from '../../lib/peer/constants.ts';
 import { isSwarmError } from '../../lib/peer/errors.ts';
@@ -9,7 +10,7 @@ import {
   type WebRtcSignal,
 } from '../../lib/peer/webrtc/connect.ts';
 import { parseIceServerUrl } from '../../lib/peer/webrtc/ice.ts';
-import { candidateAddress, sdpFingerprints } from '../../lib/peer/webrtc/sdp.ts';
+import { candidateAddress, candidateType, sdpFingerprints, sdpKeepingCandidates } from '../../lib/peer/webrtc/sdp.ts';
 import {
   connectWebRtcPair,
   nodeRtcPeerConnection,
@@ -46,8 +47,6 @@ afterAll(async () => {
 runTransportContract('webrtc', async () => keep(await connectWebRtcPair()), {
   maxInFlightBytes: WEBRTC_MAX_IN_FLIGHT_BYTES,
 });
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An RTCPeerConnection that is node-datachannel's, remembered so a test can close it directly. */
 function capturingPeerConnection(into: RTCPeerConnection[]): typeof nodeRtcPeerConnection {
@@ -273,5 +272,22 @@ describe('SDP and candidate helpers', () => {
     expect(sdpFingerprints('v=0\r\n')).toBeNull();
     expect(candidateAddress('candidate:1 1 UDP 2114977791 127.0.0.1 5000 typ host')).toBe(LOOPBACK);
     expect(candidateAddress('a=candidate:2 1 UDP 1 192.0.2.7 9 typ srflx')).toBe('192.0.2.7');
+  });
+
+  it('reads candidate types and keeps only the relay candidates of a description (relay-only)', () => {
+    expect(candidateType('candidate:1 1 UDP 2114977791 127.0.0.1 5000 typ host')).toBe('host');
+    expect(candidateType('a=candidate:3 1 UDP 1048063 127.0.0.1 50536 typ relay raddr 0.0.0.0 rport 0')).toBe('relay');
+    expect(candidateType('garbage')).toBeNull();
+    const sdp = [
+      'v=0',
+      'a=candidate:1 1 UDP 2114977791 192.0.2.1 5000 typ host',
+      'a=candidate:3 1 UDP 1048063 198.51.100.9 50536 typ relay raddr 0.0.0.0 rport 0',
+      'a=candidate:2 1 UDP 1 203.0.113.7 9 typ srflx raddr 192.0.2.1 rport 5000',
+      'a=end-of-candidates',
+      '',
+    ].join('\r\n');
+    expect(sdpKeepingCandidates(sdp, 'relay')).toBe(
+      'v=0\r\na=candidate:3 1 UDP 1048063 198.51.100.9 50536 typ relay raddr 0.0.0.0 rport 0\r\na=end-of-candidates\r\n',
+    );
   });
 });

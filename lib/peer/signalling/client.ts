@@ -11,7 +11,7 @@ import type { ClientMessageInput, ServerMessage, SignalPeerInfo } from './messag
  * A client of a node's `/signal` endpoint (docs/SIGNALLING.md): joins with an identity, lists the
  * peers present, sends and receives signals. It works in browsers and in Node: it only needs a
  * WebSocket with the standard API, passed in (Node 20 has no global one: pass `ws`'s WebSocket).
- * It does not reconnect: a closed client stays closed; make a new one.
+ * It does not reconnect: a closed client stays closed; reconnecting-client.ts makes new ones.
  */
 
 /** The part of the standard WebSocket API this client uses; browsers' WebSocket and `ws` both fit. */

@@ -122,6 +122,7 @@ export const SIGNAL_ERROR_CODES = [
   'already_joined', // a second join on the same socket
   'auth_failed', // (close) the key does not give the peer id, or the signature does not verify
   'join_timeout', // (close) no valid join within joinTimeoutMs
+  'not_allowed', // (close) a private node (--allow) does not admit this peer id
   'unknown_peer', // the target of a signal did not join within holdMs
   'hold_full', // the sender already has holdMaxMessages waiting for absent peers
   'replaced', // (close) the same peer id joined on another socket
@@ -137,6 +138,7 @@ export const SIGNAL_CLOSE_CODES = {
   join_timeout: 4002,
   replaced: 4003,
   idle_timeout: 4004,
+  not_allowed: 4006,
   rate_limited: 4008,
   too_slow: 4009,
   shutting_down: 1001,

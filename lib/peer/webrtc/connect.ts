@@ -6,7 +6,7 @@ import { MAX_FRAME_BYTES } from '../constants.ts';
 import { SwarmError } from '../errors.ts';
 import { WebRtcTransport } from '../transport-webrtc.ts';
 import { guarded, listen, messageOf } from './native-events.ts';
-import { sdpFingerprints } from './sdp.ts';
+import { candidateType, sdpFingerprints, sdpKeepingCandidates } from './sdp.ts';
 
 /** Signalling to open channel; loopback takes ~10 ms (or ~1 s, see createWebRtcConnection). */
 export const WEBRTC_OPEN_TIMEOUT_MS = 15_000;
@@ -29,6 +29,12 @@ export type WebRtcConnectionOptions = {
   signal: (msg: WebRtcSignal) => void;
   /** node-datachannel only (browsers ignore it): gather candidates on this address alone. */
   bindAddress?: string;
+  /**
+   * 'relay': TURN relays only (RTCConfiguration's own option). On top of what the stack does, remote
+   * candidates other than relay are dropped, and a link whose selected pair is not relayed on our side
+   * is refused (see relayOnlyGuard's comment in createWebRtcConnection).
+   */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** Local candidates for which this returns false are not signalled (tests: loopback only). */
   candidateFilter?: (candidate: string) => boolean;
   /** Largest message we accept, advertised as a=max-message-size; node-datachannel only (default MAX_FRAME_BYTES). */
@@ -67,8 +73,16 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
     iceServers: options.iceServers ?? [],
     maxMessageSize,
     ...(options.bindAddress !== undefined && { bindAddress: options.bindAddress }),
+    ...(options.iceTransportPolicy !== undefined && { iceTransportPolicy: options.iceTransportPolicy }),
   };
   const pc = new options.RTCPeerConnection(config as RTCConfiguration);
+  // relayOnlyGuard: libdatachannel 0.24 honours 'relay' only for the candidates it signals. libjuice
+  // still checks pairs from its host socket to the remote's relay address; where the TURN server's
+  // IP-based permission admits that socket (on the relay's own host, and always on loopback) the
+  // remote learns a peer-reflexive candidate and both sides settle on a direct host pair (6 runs of 6
+  // on 127.0.0.1, measured). So we also drop remote non-relay candidates, and refuse a link whose
+  // selected pair is not relayed on our side.
+  const relayOnly = options.iceTransportPolicy === 'relay';
   let state: 'negotiating' | 'opening' | 'open' | 'closed' = 'negotiating';
   let transport: WebRtcTransport | null = null;
   let localSdp: string | null = null;
@@ -122,8 +136,12 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
       setupMs,
       channelBinding: channelBinding(sdpFingerprints(localSdp), sdpFingerprints(remoteSdp)),
     });
-    await transport.refreshCandidatePair();
+    const pair = await transport.refreshCandidatePair();
     if (state !== 'opening') return;
+    if (relayOnly && pair?.local.type !== 'relay') {
+      const path = pair ? `${pair.local.type} ${pair.local.address}:${pair.local.port} -> ${pair.remote.type} ${pair.remote.address}:${pair.remote.port}` : 'unknown';
+      return fail(new SwarmError('CONNECT_FAILED', `relay-only: ICE settled on a path that is not relayed (${path}); link refused`));
+    }
     if (transport.closed)
       return fail(new SwarmError('TRANSPORT_CLOSED', 'the WebRTC connection closed as it opened'));
     state = 'open';
@@ -178,7 +196,8 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
         );
       }
       try {
-        await pc.setRemoteDescription({ type: msg.sdp.type, sdp: msg.sdp.sdp });
+        const sdp = relayOnly ? sdpKeepingCandidates(msg.sdp.sdp, 'relay') : msg.sdp.sdp;
+        await pc.setRemoteDescription({ type: msg.sdp.type, sdp });
         remoteSdp = msg.sdp.sdp;
         for (const candidate of earlyCandidates.splice(0)) await addCandidate(candidate);
         if (options.role === 'answerer') {
@@ -192,6 +211,7 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
         throw err;
       }
     } else if ('candidate' in msg && msg.candidate && typeof msg.candidate.candidate === 'string') {
+      if (relayOnly && candidateType(msg.candidate.candidate) !== 'relay') return; // see relayOnlyGuard
       if (remoteSdp === null) earlyCandidates.push(msg.candidate);
       else await addCandidate(msg.candidate);
     } else {

@@ -10,6 +10,16 @@ export function candidateAddress(candidate: string): string | null {
   return fields[4] ?? null;
 }
 
+/** The type of an ICE candidate line: "host", "srflx", "prflx" or "relay" (null if it names none). */
+export function candidateType(candidate: string): string | null {
+  return / typ (\w+)/.exec(candidate)?.[1] ?? null;
+}
+
+/** The SDP without the a=candidate lines of other types than `keep` (candidates inside a description). */
+export function sdpKeepingCandidates(sdp: string, keep: string): string {
+  return sdp.replace(/^a=candidate:[^\r\n]*\r?\n/gm, (line) => (candidateType(line) === keep ? line : ''));
+}
+
 /**
  * The DTLS certificate fingerprints an SDP declares ("sha-256 AB:CD:..."), normalised and joined by
  * ", " when there are several (one per media section), or null when there is none.

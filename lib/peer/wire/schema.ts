@@ -53,8 +53,19 @@ export const handshakeContent = z.looseObject({
 });
 
 /** text (standard): {text}, at most 10,000 characters. */
+/**
+ * swarm: the author's Ed25519 signature over a text (lib/peer/message-signature.ts says what is signed):
+ * `key` the author's raw public key, `value` the signature, both base64. Its hash must give sender_id.
+ */
+export const messageSignatureSchema = z.looseObject({
+  key: z.string().min(1).max(64),
+  value: z.string().min(1).max(128),
+});
+
+/** text (standard): {text}; a swarm author adds `signature` (ignored by the reference peer). */
 export const textContent = z.looseObject({
   text: z.string().max(MAX_TEXT_CHARS, `text is longer than ${MAX_TEXT_CHARS} characters`),
+  signature: messageSignatureSchema.optional(),
 });
 
 /** ack (standard type; content is ours since the reference never sends it): {message_id} delivered. */
@@ -89,6 +100,8 @@ export const fileManifestContent = z.looseObject({
   swarm_content: swarmContentSchema.optional(),
   /** swarm: the sender is still downloading; its chunks follow as `have` messages. */
   partial: z.boolean().optional(),
+  /** swarm: the sender offers a file it fetches from standard peers on demand (lib/transfer/bridge.ts). */
+  bridged: z.boolean().optional(),
 });
 
 /**
@@ -117,7 +130,7 @@ export const fileAvailabilityContent = z.looseObject({
   peers: z.array(peerId).max(1000),
 });
 
-/** swarm_auth (swarm): the dialler's proof of its identity, answering the acceptor's nonce. {proof} */
+/** swarm_auth (swarm): a proof of identity answering the other side's nonce (the dialler's; on TCP both sides', inside TLS). {proof} */
 export const swarmAuthContent = z.looseObject({ proof: z.string().max(256) });
 
 /** hashes_request (swarm): {file_id, start, count} asks for piece hashes [start, start+count) with a proof. */
@@ -176,9 +189,10 @@ export const signalRelayContent = z.looseObject({
 });
 
 /**
- * peers (swarm): {peers: [{peer_id, kind, name?, tcp?}]}: peer exchange, the swarm peers the sender is
- * linked to, sent when a link opens and when that set changes; `tcp` says the peer listens on TCP. A
- * receiver may link to them through the sender.
+ * peers (swarm): {peers: [{peer_id, kind, name?, tcp?, host?, port?}]}: peer exchange, the swarm peers
+ * the sender is linked to, sent when a link opens and when that set changes; `tcp` says the peer
+ * listens on TCP, at `host`:`port` as far as the sender knows. A receiver may link to them through the
+ * sender (WebRTC), or dial that address (TCP).
  */
 export const peersContent = z.looseObject({
   peers: z
@@ -188,9 +202,29 @@ export const peersContent = z.looseObject({
         kind: z.enum(['node', 'browser']),
         name: z.string().max(64).nullable().optional(),
         tcp: z.boolean().optional(),
+        host: z.string().min(1).max(255).optional(),
+        port: z.number().int().min(1).max(65_535).optional(),
       }),
     )
     .max(200),
+});
+
+/**
+ * reachable (swarm): {peers: [{peer_id, kind, name?}]}: the peers the sender is linked to, of every
+ * kind; the receiver reaches through the sender those it is not linked to itself (standard socket
+ * peers always: they take TCP only and have no discovery). Sent when a link opens and whenever that
+ * set changes; the latest list replaces the previous one.
+ */
+export const reachableContent = z.looseObject({
+  peers: z
+    .array(
+      z.looseObject({
+        peer_id: peerId,
+        kind: z.enum(['node', 'browser', 'standard']),
+        name: z.string().max(64).nullable().optional(),
+      }),
+    )
+    .max(1000),
 });
 
 const noContent = z.unknown();
@@ -216,9 +250,17 @@ export const MESSAGE_TYPES = {
   cancel: { content: cancelContent, swarmOnly: true },
   signal_relay: { content: signalRelayContent, swarmOnly: true },
   peers: { content: peersContent, swarmOnly: true },
+  reachable: { content: reachableContent, swarmOnly: true },
 } as const;
 
 export type MessageType = keyof typeof MESSAGE_TYPES;
+
+/**
+ * Types a swarm neighbour may pass on in another peer's name (lib/peer/message-relay.ts): on a swarm
+ * link their sender_id may differ from the link's peer. Texts of swarm authors carry the author's
+ * signature; others are marked unverified. A standard peer never relays, so it gets no such leeway.
+ */
+export const RELAYED_TYPES: ReadonlySet<MessageType> = new Set<MessageType>(['text', 'ack']);
 export type ContentOf<T extends MessageType> = z.infer<(typeof MESSAGE_TYPES)[T]['content']>;
 export type RawEnvelope = z.infer<typeof envelopeSchema>;
 
@@ -238,7 +280,6 @@ export type Message<T extends MessageType = MessageType> = {
 
 export type SwarmHello = z.infer<typeof swarmHelloSchema>;
 export type HandshakeContent = ContentOf<'handshake'>;
-export type FileManifestContent = ContentOf<'file_manifest'>;
 
 export function isMessageType(type: string): type is MessageType {
   return Object.hasOwn(MESSAGE_TYPES, type);

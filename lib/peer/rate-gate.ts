@@ -1,9 +1,10 @@
 /**
- * Per-connection admission of signalling messages: a token bucket for the rate, and a count of what
- * it refused to tell a burst (answer once, drop the rest) from a flood (close the connection).
+ * Per-connection admission of messages (on peer links and on the signalling server's sockets): a
+ * token bucket for the rate, and a count of what it refused to tell a burst (answer once, drop the
+ * rest) from a flood (close the connection).
  */
-import { TokenBucket } from '../../transfer/token-bucket.ts';
-import type { Timers } from '../../util/timers.ts';
+import { TokenBucket } from '../transfer/token-bucket.ts';
+import type { Timers } from '../util/timers.ts';
 
 /** Over-limit messages are counted per window of this length to tell a burst from a flood. */
 export const FLOOD_WINDOW_MS = 1_000;
