@@ -6,7 +6,8 @@ import type { TokenBucket } from './token-bucket.ts';
 import type { Connection } from '../peer/connection.ts';
 import { allocChunkFrame, CHUNK_FRAME_HEADER_BYTES, encodeChunkFrame } from '../peer/wire/chunk-frame.ts';
 import { bytesToBase64 } from '../util/base64.ts';
-import { bytesEqual, HASH_BYTES } from './hasher.ts';
+import { HASH_BYTES } from './hasher.ts';
+import { bytesEqual } from '../util/bytes.ts';
 import type { Logger } from '../util/logger.ts';
 
 /**
@@ -60,6 +61,8 @@ interface PeerQueue {
   started: Started[];
   startedBytes: number;
   running: boolean;
+  /** A flood over MAX_QUEUED_REQUESTS_PER_PEER is logged once, not once per dropped request. */
+  floodLogged: boolean;
 }
 
 export class ChunkServer {
@@ -75,14 +78,20 @@ export class ChunkServer {
   enqueue(connection: Connection, request: ServeRequest): void {
     let queue = this.#queues.get(connection);
     if (!queue) {
-      queue = { waiting: [], started: [], startedBytes: 0, running: false };
+      queue = { waiting: [], started: [], startedBytes: 0, running: false, floodLogged: false };
       this.#queues.set(connection, queue);
       connection.once('close', () => this.#queues.delete(connection));
     }
     if (queue.waiting.length + queue.started.length >= MAX_QUEUED_REQUESTS_PER_PEER) {
-      this.#deps.log.warn({ peer: connection.peerId, limit: MAX_QUEUED_REQUESTS_PER_PEER }, 'dropped a chunk request: too many queued');
+      if (!queue.floodLogged) {
+        const reason = `${MAX_QUEUED_REQUESTS_PER_PEER} requests of this peer are queued already`;
+        this.#deps.log.warn({ peer: connection.peerId, limit: MAX_QUEUED_REQUESTS_PER_PEER, reason }, 'dropping chunk requests: too many queued');
+      }
+      queue.floodLogged = true;
       return;
     }
+    // A new episode once the queue has drained to half: a steady flood is logged once.
+    if (queue.waiting.length + queue.started.length < MAX_QUEUED_REQUESTS_PER_PEER / 2) queue.floodLogged = false;
     queue.waiting.push(request);
     if (!queue.running) void this.#drain(connection, queue);
   }

@@ -17,9 +17,9 @@ import { setTimeout, clearTimeout } from 'node:timers';
 import { Bitfield } from './bitfield.ts';
 import { loadBitfieldFile, writeBitfieldFile } from './bitfield-file.node.ts';
 import { BitfieldChunkStore, ChunkStoreError, checkedRange } from './chunk-store.ts';
-import { sha256File } from './file-hashing.node.ts';
 import { isSha256Hex } from './hasher.ts';
 import { chunkCount } from './manifest.ts';
+import { RunningFileHash } from './running-file-hash.node.ts';
 import { uniqueSafeName } from './safe-name.ts';
 
 /** Directory under dataDir holding partial downloads. */
@@ -102,6 +102,8 @@ export class FsChunkStore extends BitfieldChunkStore {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Writes waiting for the end of this tick, to be merged (see coalescedWrite). */
   private queuedWrites: QueuedWrite[] = [];
+  /** The whole-file SHA-256, fed as pieces are written and checked at finalize. */
+  private readonly fileHash: RunningFileHash;
 
   constructor(
     options: FsChunkStoreOptions,
@@ -117,6 +119,13 @@ export class FsChunkStore extends BitfieldChunkStore {
     this.fd = fd;
     this.flushEveryBytes = options.flushEveryBytes ?? FLUSH_EVERY_BYTES;
     this.flushIntervalMs = options.flushIntervalMs ?? FLUSH_INTERVAL_MS;
+    this.fileHash = new RunningFileHash({
+      fileSize: this.fileSize,
+      chunkSize: this.chunkSize,
+      chunkCount: this.chunkCount,
+      isWritten: (index) => this.held.get(index),
+      readInto: (into, start) => this.readFully(into, start),
+    });
   }
 
   write(index: number, data: Uint8Array): Promise<void> {
@@ -125,6 +134,7 @@ export class FsChunkStore extends BitfieldChunkStore {
       if (this.held.get(index)) return;
       await this.coalescedWrite(data, range.start);
       this.held.set(index);
+      this.fileHash.written(index, data);
       this.unflushedBytes += data.length;
       this.dirty = true;
       if (this.unflushedBytes >= this.flushEveryBytes) await this.flush();
@@ -138,14 +148,18 @@ export class FsChunkStore extends BitfieldChunkStore {
       if (!this.hasRange(start, length))
         throw new ChunkStoreError('MISSING_DATA', `bytes ${start}+${length} not all held`);
       const out = new Uint8Array(length);
-      for (let done = 0; done < length;) {
-        const { bytesRead } = await this.fd.read(out, done, length - done, start + done);
-        if (bytesRead === 0)
-          throw new ChunkStoreError('MISSING_DATA', `partial file ends before byte ${start + done}`);
-        done += bytesRead;
-      }
+      await this.readFully(out, start);
       return out;
     });
+  }
+
+  private async readFully(into: Uint8Array, start: number): Promise<void> {
+    for (let done = 0; done < into.length;) {
+      const { bytesRead } = await this.fd.read(into, done, into.length - done, start + done);
+      if (bytesRead === 0)
+        throw new ChunkStoreError('MISSING_DATA', `partial file ends before byte ${start + done}`);
+      done += bytesRead;
+    }
   }
 
   /** Makes every piece written so far durable and records it in the bitfield file. */
@@ -170,7 +184,7 @@ export class FsChunkStore extends BitfieldChunkStore {
     try {
       await Promise.allSettled(this.inFlight);
       await this.fd.datasync();
-      const actual = await sha256File(this.partialPath);
+      const actual = await this.fileHash.digest();
       if (actual !== this.fileId) {
         throw new ChunkStoreError(
           'HASH_MISMATCH',
@@ -207,6 +221,9 @@ export class FsChunkStore extends BitfieldChunkStore {
       await Promise.allSettled(this.inFlight);
       if (this.flushTimer !== null) clearTimeout(this.flushTimer);
       this.flushTimer = null;
+      // A flush its timer already started is not in `inFlight`: let it end before the descriptor
+      // closes, and before discard() deletes the bitfield file it may still be writing.
+      await this.flushChain;
       try {
         if (persist) await this.flush();
       } finally {
@@ -272,7 +289,7 @@ export class FsChunkStore extends BitfieldChunkStore {
     if (this.state !== 'open')
       return Promise.reject(new ChunkStoreError('STORE_CLOSED', 'chunk store is closed'));
     const run = operation().catch((err: unknown) => {
-      throw asStoreError(err);
+      throw asStoreError(err, this.partialPath);
     });
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run)).catch(() => {});
@@ -344,9 +361,11 @@ async function syncDirectory(dir: string): Promise<void> {
   await handle.close();
 }
 
-function asStoreError(err: unknown): unknown {
+function asStoreError(err: unknown, path: string): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT')
-    return new ChunkStoreError('DISK_FULL', 'disk full while writing', { cause: err });
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    const what = code === 'ENOSPC' ? 'no space left on the device' : 'the disk quota is used up';
+    return new ChunkStoreError('DISK_FULL', `${what} (${code}) writing ${path}; the partial file is kept`, { cause: err });
+  }
   return err;
 }

@@ -22,8 +22,13 @@ export interface DownloadDeps {
   sendRequest(peerId: string, chunkIndex: number, chunkSize: number): void;
   sendCancel(peerId: string, chunkIndex: number, chunkSize: number): void;
   requestHashes(peerId: string, start: number, count: number): void;
-  /** Pieces newly verified and stored: tell swarm peers (`have`). */
-  onPieces(pieces: number[]): void;
+  /**
+   * The largest chunk (in bytes) `peerId` can send us in one frame over its link, or null when the
+   * link sets no lower bound than MAX_FRAME_BYTES. A WebRTC link with Chromium negotiates 256 KiB.
+   */
+  maxChunkBytes?(peerId: string): number | null;
+  /** Pieces newly verified and stored, and the peer that sent them: tell swarm peers (`have`). */
+  onPieces(pieces: number[], fromPeerId: string): void;
   /** The record changed state (running, completed, failed, cancelled). */
   onStatus(): void;
 }

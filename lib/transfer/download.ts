@@ -4,17 +4,12 @@ import { judgeChunk } from './chunk-judge.ts';
 import { chunkCount, chunkRange } from './manifest.ts';
 import type { Source } from './remote-catalog.ts';
 import { Scheduler } from './scheduler.ts';
+import { stallReason } from './stall-watch.ts';
 import type { PeerStats } from './scheduler.ts';
 import type { TransferRecord } from './transfer-record.ts';
 import type { Logger } from '../util/logger.ts';
 import type { TimerHandle } from '../util/timers.ts';
-import {
-  MAX_PENDING_WRITE_BYTES,
-  MAX_REQUESTED_BYTES,
-  MIN_REQUESTS_PER_FILE,
-  MIN_SWARM_REQUEST_BYTES,
-  SWARM_REQUEST_BYTES,
-} from './download-deps.ts';
+import { MAX_PENDING_WRITE_BYTES, MAX_REQUESTED_BYTES, MIN_REQUESTS_PER_FILE, MIN_SWARM_REQUEST_BYTES, SWARM_REQUEST_BYTES } from './download-deps.ts';
 import type { DownloadDeps, DownloadStore } from './download-deps.ts';
 
 /**
@@ -40,6 +35,7 @@ export class Download {
   #timer: TimerHandle | null = null;
   #finishing = false;
   #starting = true;
+  #paused = false;
   /** Since when no connected swarm source could send the piece hashes (null while one can). */
   #noHashSourceSince: number | null = null;
   /** Pieces stored in this run after a check against their Merkle-verified leaf. */
@@ -56,16 +52,16 @@ export class Download {
     return this.record.chunk_size;
   }
 
-  /**
-   * The piece hashes of a completed download when every piece was checked against them (and the
-   * whole file against its id): the library can record the file without hashing it again. Null
-   * otherwise (no swarm source sent them, or some pieces came from an earlier run).
-   */
   /** The piece hashes once all of them were verified against the content root (so they can be passed on). */
   get hashList(): Uint8Array | null {
     return this.#leaves;
   }
 
+  /**
+   * The piece hashes of a completed download when every piece was checked against them (and the
+   * whole file against its id): the library can record the file without hashing it again. Null
+   * otherwise (no swarm source sent them, or some pieces came from an earlier run).
+   */
   get verifiedLeaves(): Uint8Array | null {
     const allChecked = this.#piecesCheckedByLeaf === this.record.chunk_count;
     return this.record.status === 'completed' && allChecked ? this.#leaves : null;
@@ -119,7 +115,7 @@ export class Download {
     if (!scheduler || this.finished || this.#sources.has(source.peerId)) return;
     // Seeders that speak the swarm extension are asked in our own (larger) request size; a partial
     // source and a standard peer in the chunk size they announced, which is what their indexes count.
-    const chunkSize = source.swarm && source.hasAll ? this.#seederRequestBytes() : source.chunkSize;
+    const chunkSize = source.swarm && source.hasAll ? this.#seederRequestBytes(source.peerId) : source.chunkSize;
     const added = scheduler.addPeer(source.peerId, { chunkSize, hasAll: source.hasAll });
     if (!added.ok) {
       this.#log.warn({ peer: source.peerId, reason: added.reason }, 'source not used');
@@ -137,11 +133,15 @@ export class Download {
     this.#pump();
   }
 
-  /** The request size for swarm seeders: see SWARM_REQUEST_BYTES. A multiple of the piece size. */
-  #seederRequestBytes(): number {
-    const wanted = Math.max(
-      MIN_SWARM_REQUEST_BYTES,
-      Math.min(SWARM_REQUEST_BYTES, this.record.file_size / MIN_REQUESTS_PER_FILE),
+  /**
+   * The request size for swarm seeders: see SWARM_REQUEST_BYTES, capped so the chunk fits in one
+   * frame of that seeder's link. A multiple of the piece size.
+   */
+  #seederRequestBytes(peerId: string): number {
+    const linkLimit = this.#deps.maxChunkBytes?.(peerId) ?? Infinity;
+    const wanted = Math.min(
+      linkLimit,
+      Math.max(MIN_SWARM_REQUEST_BYTES, Math.min(SWARM_REQUEST_BYTES, this.record.file_size / MIN_REQUESTS_PER_FILE)),
     );
     return Math.max(this.pieceSize, Math.floor(wanted / this.pieceSize) * this.pieceSize);
   }
@@ -211,7 +211,7 @@ export class Download {
       }
       await Promise.all(this.#writes);
       this.#updateProgress();
-      this.#deps.onPieces(result.accepted);
+      this.#deps.onPieces(result.accepted, peerId);
     }
     this.#pump();
   }
@@ -226,6 +226,25 @@ export class Download {
     this.#stopTimer();
     await Promise.allSettled(this.#writes);
     await this.store?.discard();
+  }
+
+  /**
+   * Stops asking: requests in flight are withdrawn and cancelled at swarm peers; what still arrives
+   * is taken (late answers). `resume` asks again, from `sources` too (peers that came meanwhile).
+   */
+  pause(): void {
+    this.#paused = true;
+    this.#stopTimer();
+    for (const request of this.#scheduler?.withdrawAll() ?? []) {
+      const source = this.#sources.get(request.peerId);
+      if (source?.swarm) this.#deps.sendCancel(request.peerId, request.chunkIndex, source.chunkSize);
+    }
+  }
+
+  resume(sources: Source[]): void {
+    this.#paused = false;
+    for (const source of sources) this.addSource(source);
+    this.#pump();
   }
 
   /** Stops without changing the record (node shutdown): the partial file stays for a resume. */
@@ -266,7 +285,7 @@ export class Download {
 
   #pump(): void {
     const scheduler = this.#scheduler;
-    if (!scheduler || this.finished || this.#finishing || this.#starting) return;
+    if (!scheduler || this.finished || this.#finishing || this.#starting || this.#paused) return;
     const now = this.#deps.timers.now();
     // A timed-out request may still sit in the peer's queue: a swarm peer is told to drop it, so it
     // does not spend its upload on a piece that is being fetched elsewhere.
@@ -291,7 +310,7 @@ export class Download {
     if (hashesReady && this.#pendingWriteBytes < MAX_PENDING_WRITE_BYTES) this.#request(now);
     const state = scheduler.state(now);
     if (state === 'complete') return this.#guard(this.#complete());
-    if (state === 'stalled') return this.#guard(this.#fail(this.#stallReason()));
+    if (state === 'stalled') return this.#guard(this.#fail(stallReason(this.peerStats(), this.#deps.stallTimeoutMs)));
     const status = this.#sources.size > 0 ? 'running' : 'pending';
     if (this.record.status !== status) this.#setStatus(status, null);
     this.#schedule();
@@ -321,15 +340,6 @@ export class Download {
   #stopTimer(): void {
     if (this.#timer !== null) this.#deps.timers.clearTimeout(this.#timer);
     this.#timer = null;
-  }
-
-  #stallReason(): string {
-    const banned = this.peerStats().filter((p) => p.banned);
-    const seconds = Math.round(this.#deps.stallTimeoutMs / 1000);
-    if (banned.length) {
-      return `no usable source for ${seconds} s: ${banned.map((p) => `${p.peerId} ${p.banReason}`).join('; ')}`;
-    }
-    return `no usable source for ${seconds} s (no connected peer has the missing chunks)`;
   }
 
   async #complete(): Promise<void> {

@@ -26,10 +26,3 @@ const SHA256_HEX_PATTERN = /^[0-9a-f]{64}$/;
 export function isSha256Hex(value: unknown): value is string {
   return typeof value === 'string' && SHA256_HEX_PATTERN.test(value);
 }
-
-/** Byte-wise equality. Not constant-time: the hashes compared here are public, so timing leaks nothing. */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

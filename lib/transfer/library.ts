@@ -6,7 +6,7 @@
  * every served piece against `leaves`) and it does not announce anything (its owner listens to
  * `added`/`removed` and tells peers).
  */
-import type { ContentInfo, StandardManifest } from './manifest.ts';
+import type { StandardManifest } from './manifest.ts';
 import { makeStandardManifest } from './manifest.ts';
 
 /** One shared file. Immutable: a change of content is a new fileId (the old entry is removed). */
@@ -86,9 +86,4 @@ export function localFileManifest(file: LocalFile, owner: string): StandardManif
     owner,
     chunkSize: file.chunkSize,
   });
-}
-
-/** The swarm content info of a local file. */
-export function localFileContentInfo(file: LocalFile): ContentInfo {
-  return { root: file.root, chunk_size: file.chunkSize, hash_count: file.hashCount };
 }

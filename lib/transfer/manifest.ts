@@ -8,7 +8,8 @@
  *   (64 KiB by default), so swarm peers check every piece as it arrives. The tree is defined in merkle.ts.
  */
 import type { Hasher } from './hasher.ts';
-import { bytesEqual, isSha256Hex } from './hasher.ts';
+import { isSha256Hex } from './hasher.ts';
+import { bytesEqual } from '../util/bytes.ts';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;

@@ -18,7 +18,8 @@
  * neighbour (if the range ends on a left child that has a sibling).
  */
 import type { Hasher } from './hasher.ts';
-import { bytesEqual, HASH_BYTES } from './hasher.ts';
+import { HASH_BYTES } from './hasher.ts';
+import { bytesEqual, concatBytes } from '../util/bytes.ts';
 
 /**
  * Hashes per hash-list piece: 16384 x 32 B = 512 KiB raw (683 KiB base64, ~1.1 MiB as a JSON array
@@ -102,7 +103,7 @@ export function makeHashPiece(tree: MerkleTree, range: LeafRange): HashPiece {
   return {
     start: range.start,
     hashes: tree.levels[0]!.slice(range.start * HASH_BYTES, range.end * HASH_BYTES),
-    proof: concat(proof),
+    proof: concatBytes(proof),
   };
 }
 
@@ -203,14 +204,4 @@ function packedCount(packed: Uint8Array): number {
 /** The i-th 32-byte node of a packed level (a view, not a copy). */
 function node(packed: Uint8Array, i: number): Uint8Array {
   return packed.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

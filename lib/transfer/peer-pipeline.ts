@@ -4,10 +4,11 @@
  *
  * Window sizing. To keep a peer busy we need in flight at least what it can send during one round
  * trip; to keep the end of a transfer short we want no more than that plus a little queue. So
- * the window is sized so that in-flight bytes ~= measured rate x (TARGET_QUEUE_MS + minimum round
- * trip), plus WINDOW_HEADROOM requests. While a peer is limited by our window its measured rate
- * grows with the window, so the window grows with it (a few rate samples take a fast loopback peer
- * from 4 to the cap); a throttled peer settles at a window proportional to its rate, and a timeout
+ * the window is sized so that in-flight bytes ~= measured rate x (queue + minimum round trip), plus
+ * WINDOW_HEADROOM requests, the queue being TARGET_QUEUE_MS or one round trip, whichever is longer
+ * (and chat on the same link waits behind all of it). While a peer is limited by our window its
+ * measured rate grows with the window, so the window grows with it (a few rate samples take a fast
+ * loopback peer to ~10 ms of its rate); a throttled peer settles at a window proportional to its rate, and a timeout
  * halves it. The minimum round trip is the lifetime minimum so that queueing delay, which the
  * window itself causes, never feeds back into the window.
  *
@@ -33,8 +34,16 @@ export const MIN_WINDOW = 2;
 export const MAX_WINDOW_REQUESTS = 256;
 /** ... nor more bytes than this (32 requests of 1 MiB), which bounds the memory a peer can tie up. */
 export const MAX_WINDOW_BYTES = 32 * MIB;
-/** Queue we keep at a peer beyond its round trip: half a second of its measured rate. */
-export const TARGET_QUEUE_MS = 500;
+/**
+ * Queue we keep at a peer beyond its round trip: this many ms of its measured rate, or one more
+ * round trip's worth where that is longer. Kept short because everything in flight sits in TCP
+ * buffers (ours, the kernel's at both ends) ahead of any chat or control frame sent on the same link,
+ * where the priority queue cannot reorder it: a fixed 500 ms queue made chat round trips take
+ * 0.2-1.7 s during a loopback download (bench `chat-under-load`). The round-trip term keeps the
+ * window growing on a long link: while a peer is limited by our window its rate is window / RTT,
+ * so a queue shorter than the RTT would grow the window by only a few percent per sample.
+ */
+export const TARGET_QUEUE_MS = 10;
 /** Extra requests beyond the rate-derived size, so a window-limited peer can show it is faster. */
 export const WINDOW_HEADROOM = 2;
 /** The window at most doubles per rate sample. */
@@ -171,7 +180,8 @@ export class PeerPipeline {
 
   #resize(): void {
     const rttMs = Math.min(this.#minRttMs ?? 0, MAX_RTT_ALLOWANCE_MS);
-    const targetBytes = (this.#rateBps * (TARGET_QUEUE_MS + rttMs)) / 1000;
+    const queueMs = Math.max(TARGET_QUEUE_MS, rttMs);
+    const targetBytes = (this.#rateBps * (queueMs + rttMs)) / 1000;
     // Grow at most 2x per sample, like TCP's slow start: a capped seeder's token bucket answers its
     // first requests in one burst, which reads as a huge rate; trusting it at once filled that peer's
     // queue with seconds of requests that then timed out and were fetched twice (seen in the resume test).

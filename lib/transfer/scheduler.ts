@@ -218,6 +218,21 @@ export class Scheduler {
   }
 
   /**
+   * Withdraws every request in flight without blaming anyone (the download is paused); answers that
+   * still come are taken as late answers. Returns them so the caller can cancel them at the peers.
+   */
+  withdrawAll(): ChunkRequest[] {
+    const withdrawn = [...this.#book.all()];
+    for (const request of withdrawn) {
+      this.#book.take(request.peerId, request.chunkIndex);
+      this.#book.expectLate(request);
+      this.#peers.get(request.peerId)?.pipeline.onCancelled(request.bytes);
+      this.#pool.refresh(request.firstPiece, request.lastPiece);
+    }
+    return withdrawn;
+  }
+
+  /**
    * When to call onTimeouts next (ms), for the caller's single timer; undefined when nothing is in
    * flight. Never later than the earliest deadline, possibly earlier (then onTimeouts finds nothing
    * and the next answer is exact).

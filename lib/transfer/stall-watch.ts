@@ -7,7 +7,18 @@
  * except right after a source was lost (`markDirty`), when it runs at once so the stall clock
  * starts on time. A source gained is noticed at the next scan: a stall ends at most that late.
  */
+import type { PeerStats } from './scheduler.ts';
 import type { SourcePeer } from './source-peer.ts';
+
+/** Why a stalled download failed, naming the peers banned on the way. */
+export function stallReason(peers: PeerStats[], stallTimeoutMs: number): string {
+  const banned = peers.filter((p) => p.banned);
+  const seconds = Math.round(stallTimeoutMs / 1000);
+  if (banned.length) {
+    return `no usable source for ${seconds} s: ${banned.map((p) => `${p.peerId} ${p.banReason}`).join('; ')}`;
+  }
+  return `no usable source for ${seconds} s (no connected peer has the missing chunks)`;
+}
 
 /** With only partial peers, coverage needs a scan of the missing pieces: at most once per this. */
 export const COVERAGE_SCAN_INTERVAL_MS = 1_000;

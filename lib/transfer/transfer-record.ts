@@ -1,3 +1,5 @@
+import type { PeerStats } from './scheduler-types.ts';
+
 /**
  * A transfer as REST-API.md shapes it, plus what resuming needs (the piece size and content root).
  * Persisted in the data directory, so a resumed transfer keeps its id.
@@ -27,6 +29,8 @@ export interface TransferRecord {
   content_root: string | null;
   /** Per-peer totals, kept when the download ends (live figures come from the scheduler meanwhile). */
   peer_totals?: TransferPeer[];
+  /** Extension: paused by the user; the record stays active but nothing is requested until resumed. */
+  paused?: boolean;
 }
 
 export interface TransferPeer {
@@ -41,6 +45,21 @@ export interface TransferPeer {
   bad_chunks: number;
   banned: boolean;
   ban_reason: string | null;
+}
+
+/** A scheduler's live figures for one peer, as the API shapes them. */
+export function toTransferPeer(p: PeerStats): TransferPeer {
+  return {
+    peer_id: p.peerId,
+    bytes: p.bytes,
+    chunks: p.chunks,
+    speed_bps: Math.round(p.speedBps),
+    timeouts: p.timeouts,
+    redundant_chunks: p.redundantChunks,
+    bad_chunks: p.badChunks,
+    banned: p.banned,
+    ban_reason: p.banReason ?? null,
+  };
 }
 
 export function isActive(record: TransferRecord): boolean {

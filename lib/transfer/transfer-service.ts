@@ -1,3 +1,5 @@
+import { FileBridge } from './bridge.ts';
+import { announceFile, announceHave, announcePartial } from './announce.ts';
 import { ChunkServer } from './chunk-server.ts';
 import { Download } from './download.ts';
 import type { DownloadStore } from './download-deps.ts';
@@ -5,16 +7,18 @@ import { HashTreeCache } from './hash-tree-cache.ts';
 import { HaveBatcher } from './have-batcher.ts';
 import type { Hasher } from './hasher.ts';
 import type { Library, LocalFile } from './library.ts';
-import { chunkCount, DEFAULT_CHUNK_SIZE, makeStandardManifest, STANDARD_CHUNK_SIZE, validateContentInfo, validateStandardManifest } from './manifest.ts';
+import { acceptAvailability, acceptManifest } from './catalog-intake.ts';
+import { chunkCount, DEFAULT_CHUNK_SIZE, STANDARD_CHUNK_SIZE } from './manifest.ts';
+import { CHUNK_FRAME_HEADER_BYTES } from '../peer/wire/chunk-frame.ts';
 import { RemoteCatalog } from './remote-catalog.ts';
 import type { Source } from './remote-catalog.ts';
 import { TokenBucket } from './token-bucket.ts';
-import { isActive } from './transfer-record.ts';
+import { isActive, toTransferPeer } from './transfer-record.ts';
 import type { TransferPeer, TransferRecord } from './transfer-record.ts';
 import type { Connection } from '../peer/connection.ts';
 import type { Peer } from '../peer/peer.ts';
 import { decodeChunkFrame } from '../peer/wire/chunk-frame.ts';
-import type { ContentOf, Message } from '../peer/wire/schema.ts';
+import type { ContentOf } from '../peer/wire/schema.ts';
 import { base64ToBytes, bytesToBase64 } from '../util/base64.ts';
 import { Emitter } from '../util/emitter.ts';
 import type { Logger } from '../util/logger.ts';
@@ -42,6 +46,11 @@ export interface TransferServiceOptions {
    * need not hash the file again.
    */
   adopt(record: TransferRecord, known?: VerifiedFileHashes): Promise<LocalFile | void>;
+  /**
+   * false (--no-reshare): what this node downloads is never offered to others: no partial manifests,
+   * no `have`, no `file_availability`, and no chunk of a running download is served. Default true.
+   */
+  reshare?: boolean;
   uploadLimit?: number;
   downloadLimit?: number;
   stallTimeoutMs?: number;
@@ -57,9 +66,17 @@ export interface VerifiedFileHashes {
 
 export class TransferError extends Error {}
 
-export class TransferService extends Emitter<{ change: (record: TransferRecord) => void }> {
+export type TransferServiceEvents = {
+  change: (record: TransferRecord) => void;
+  /** Pieces of a download verified and stored, and who sent them (the dashboard's chunk map). */
+  pieces: (transferId: string, pieces: number[], fromPeerId: string) => void;
+};
+
+export class TransferService extends Emitter<TransferServiceEvents> {
   readonly catalog = new RemoteCatalog();
   readonly server: ChunkServer;
+  /** Passes files between standard and swarm peers; null with --no-reshare (bridging is resharing). */
+  readonly bridge: FileBridge | null;
   #o: TransferServiceOptions;
   #records = new Map<string, TransferRecord>();
   #downloads = new Map<string, Download>();
@@ -74,10 +91,16 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
     this.#trees = new HashTreeCache(options.library, options.hasher);
     this.server = new ChunkServer({
       library: options.library,
-      partialStore: (fileId) => this.#downloadOf(fileId)?.store ?? null,
+      partialStore: (fileId) => (options.reshare === false ? null : this.#verifiedStore(fileId)),
       hasher: options.hasher,
       bucket: new TokenBucket(options.uploadLimit ?? 0, { timers: options.timers }),
       log: options.log,
+    });
+    this.bridge = options.reshare === false ? null : new FileBridge({
+      ...options, catalog: this.catalog, server: this.server,
+      startFetch: (fileId) => this.download(fileId),
+      verifiedStore: (fileId) => this.#verifiedStore(fileId),
+      fetchStatus: (fileId) => this.#downloadOf(fileId)?.record.status ?? this.list().find((r) => r.file_id === fileId)?.status ?? 'none',
     });
     this.#saver = new SaveCoalescer(options.records, () => [...this.#records.values()], {
       onError: (err) => options.log.error({ err }, 'could not save transfer records'),
@@ -89,7 +112,7 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
   async start(): Promise<void> {
     for (const record of (await this.#o.records.load()) ?? []) {
       this.#records.set(record.transfer_id, record);
-      if (isActive(record)) await this.#run(record, []);
+      if (isActive(record) && !record.paused) await this.#run(record, []);
     }
   }
 
@@ -105,17 +128,7 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
   peers(transferId: string): TransferPeer[] {
     const download = this.#downloads.get(transferId);
     if (!download) return this.#records.get(transferId)?.peer_totals ?? [];
-    return download.peerStats().map((p) => ({
-      peer_id: p.peerId,
-      bytes: p.bytes,
-      chunks: p.chunks,
-      speed_bps: Math.round(p.speedBps),
-      timeouts: p.timeouts,
-      redundant_chunks: p.redundantChunks,
-      bad_chunks: p.badChunks,
-      banned: p.banned,
-      ban_reason: p.banReason ?? null,
-    }));
+    return download.peerStats().map(toTransferPeer);
   }
 
   get activeCount(): number {
@@ -127,6 +140,8 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
     if (this.#o.library.get(fileId)) throw new TransferError(`file ${fileId} is already shared by this node`);
     const running = this.#downloadOf(fileId);
     if (running) return running.record;
+    const paused = this.list().find((r) => r.file_id === fileId && r.paused && isActive(r));
+    if (paused) return (await this.resume(paused.transfer_id))!;
     const remote = this.catalog.get(fileId);
     const sources = remote ? [...remote.sources.values()] : [];
     if (!remote || sources.length === 0) throw new TransferError(`no connected peer has file ${fileId}`);
@@ -154,9 +169,38 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
     return record;
   }
 
+  /**
+   * Stops requesting, keeping what is stored; the record stays active (and `paused`) so `resume`
+   * continues where it stopped, after a restart too (a paused download is not started then).
+   */
+  async pause(transferId: string): Promise<TransferRecord | undefined> {
+    const record = this.#records.get(transferId);
+    if (!record || !isActive(record) || record.paused) return record;
+    record.paused = true;
+    this.#downloads.get(transferId)?.pause();
+    this.#changed(record);
+    return record;
+  }
+
+  async resume(transferId: string): Promise<TransferRecord | undefined> {
+    const record = this.#records.get(transferId);
+    if (!record || !record.paused) return record;
+    record.paused = false;
+    const download = this.#downloads.get(transferId);
+    download?.resume([...(this.catalog.get(record.file_id)?.sources.values() ?? [])]);
+    if (!download && isActive(record)) await this.#run(record, []); // paused before a restart
+    else this.#changed(record);
+    return record;
+  }
+
   async cancel(transferId: string): Promise<TransferRecord | undefined> {
     const record = this.#records.get(transferId);
     if (!record) return undefined;
+    if (record.paused && !this.#downloads.has(transferId)) {
+      // Paused since before a restart, it holds no open store: open it once more to throw its pieces away.
+      await (await this.#o.openStore(record.file_id, record.file_size, record.chunk_size)).discard().catch(() => {});
+    }
+    record.paused = false;
     await this.#downloads.get(transferId)?.cancel();
     if (isActive(record)) record.status = 'cancelled';
     this.#changed(record);
@@ -164,12 +208,24 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
   }
 
   async close(): Promise<void> {
+    this.bridge?.close();
     await Promise.all([...this.#downloads.values()].map((d) => d.suspend()));
     this.#downloads.clear();
-    await this.#saver.flush();
+    // A save that fails here (a full disk) is logged by the saver's onError: shutting down goes on.
+    await this.#saver.flush().catch((err: Error) => this.#o.log.error({ err }, 'could not save transfer records on close'));
   }
 
   // ---- downloads -------------------------------------------------------------------------------
+
+  /**
+   * The store of a download in progress, only when its pieces were checked against chunk hashes
+   * (Merkle-verified): without them a piece is unverified until the whole-file check, and is not
+   * passed on.
+   */
+  #verifiedStore(fileId: string): DownloadStore | null {
+    const download = this.#downloadOf(fileId);
+    return download?.hashList ? download.store : null;
+  }
 
   #downloadOf(fileId: string): Download | undefined {
     for (const d of this.#downloads.values()) if (d.record.file_id === fileId && !d.finished) return d;
@@ -198,9 +254,16 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
         }),
       sendCancel: (peerId, chunkIndex, chunkSize) =>
         send(peerId, (c) => c.send('cancel', { content: { file_id: record.file_id, chunk_index: chunkIndex, chunk_size: chunkSize } })),
+      maxChunkBytes: (peerId) => {
+        const link = peer.connectionTo(peerId)?.transport;
+        return link ? link.maxFrameBytes - CHUNK_FRAME_HEADER_BYTES : null;
+      },
       requestHashes: (peerId, start, count) =>
         send(peerId, (c) => c.send('hashes_request', { content: { file_id: record.file_id, start, count } })),
-      onPieces: (pieces) => haves.add(pieces),
+      onPieces: (pieces, fromPeerId) => {
+        haves.add(pieces);
+        this.emit('pieces', record.transfer_id, pieces, fromPeerId);
+      },
       onStatus: () => {
         if (download.finished) haves.flush();
         void this.#onStatus(download).catch((err) =>
@@ -234,6 +297,7 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
           ? { fileId: record.file_id, root: record.content_root, leaves, chunkSize: record.chunk_size }
           : undefined;
       await this.#o.adopt(record, known);
+      if (this.#o.reshare === false) return;
       // Standard peers learn from file_availability that this node now holds the file.
       for (const c of this.#o.peer.primaryConnections()) {
         if (!c.isSwarm) c.send('file_availability', { content: { file_id: record.file_id, peers: [this.#o.peer.id] }, recipientId: 'omit' }).catch(() => {});
@@ -248,43 +312,20 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
 
   // ---- announcements ---------------------------------------------------------------------------
 
-  /** Sends our manifest of a shared file: 1 MiB chunks to standard peers, pieces plus root to swarm peers. */
+  /** Sends our manifest of a shared file to `connections` (every connected peer by default). */
   announce(file: LocalFile, connections = this.#o.peer.primaryConnections()): void {
-    for (const c of connections) {
-      const manifest = makeStandardManifest({
-        fileId: file.fileId,
-        fileName: file.name,
-        fileSize: file.size,
-        owner: this.#o.peer.id,
-        chunkSize: c.isSwarm ? file.chunkSize : STANDARD_CHUNK_SIZE,
-      });
-      const content: ContentOf<'file_manifest'> = c.isSwarm
-        ? { ...manifest, swarm_content: { root: file.root, chunk_size: file.chunkSize, hash_count: file.hashCount } }
-        : { ...manifest };
-      c.send('file_manifest', { content, recipientId: 'omit' }).catch(() => {});
-    }
+    announceFile(this.#o.peer.id, file, connections);
   }
 
-  /** Tells swarm peers we are downloading a file (and what we hold), so they can fetch from us too. */
   #announcePartial(record: TransferRecord, connections = this.#o.peer.primaryConnections()): void {
-    const download = this.#downloads.get(record.transfer_id);
-    if (!download?.store || !record.content_root) return;
-    for (const c of connections.filter((c) => c.isSwarm)) {
-      const manifest = makeStandardManifest({
-        fileId: record.file_id, fileName: record.file_name, fileSize: record.file_size, owner: this.#o.peer.id, chunkSize: record.chunk_size,
-      });
-      const content = { ...manifest, partial: true, swarm_content: { root: record.content_root, chunk_size: record.chunk_size, hash_count: record.chunk_count } };
-      c.send('file_manifest', { content, recipientId: 'omit' }).catch(() => {});
-      const bitfield = bytesToBase64(download.store.bitfield());
-      c.send('have', { content: { file_id: record.file_id, chunk_size: record.chunk_size, bitfield } }).catch(() => {});
-    }
+    if (this.#o.reshare === false) return;
+    const store = this.#downloads.get(record.transfer_id)?.store;
+    if (store) announcePartial(this.#o.peer.id, record, store, connections);
   }
 
   #announceHave(record: TransferRecord, pieces: number[]): void {
-    if (!record.content_root) return;
-    for (const c of this.#o.peer.primaryConnections()) {
-      if (c.isSwarm) c.send('have', { content: { file_id: record.file_id, chunk_size: record.chunk_size, indexes: pieces } }).catch(() => {});
-    }
+    if (this.#o.reshare === false) return;
+    announceHave(record, pieces, this.#o.peer.primaryConnections());
   }
 
   // ---- wire ------------------------------------------------------------------------------------
@@ -306,15 +347,18 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
     });
     this.catalog.on('source-gone', (fileId, peerId) => this.#downloadOf(fileId)?.removeSource(peerId));
 
-    peer.handle('file_manifest', (m, c) => this.#onManifest(m, c));
-    peer.handle('file_availability', (m, c) => this.#onAvailability(m, c));
+    peer.handle('file_manifest', (m, c) => acceptManifest(this.catalog, log, m, c));
+    peer.handle('file_availability', (m, c) => acceptAvailability(this.catalog, library, m, c));
     peer.handle('file_chunk_request', (m, c) => {
       const size = m.content.chunk_size ?? (c.isSwarm ? (library.get(m.content.file_id)?.chunkSize ?? DEFAULT_CHUNK_SIZE) : STANDARD_CHUNK_SIZE);
-      this.server.enqueue(c, { fileId: m.content.file_id, chunkIndex: m.content.chunk_index, chunkSize: size });
+      const request = { fileId: m.content.file_id, chunkIndex: m.content.chunk_index, chunkSize: size };
+      if (!this.bridge?.hold(c, request)) this.server.enqueue(c, request);
     });
-    peer.handle('cancel', (m, c) =>
-      this.server.cancel(c, { fileId: m.content.file_id, chunkIndex: m.content.chunk_index, chunkSize: m.content.chunk_size }),
-    );
+    peer.handle('cancel', (m, c) => {
+      const request = { fileId: m.content.file_id, chunkIndex: m.content.chunk_index, chunkSize: m.content.chunk_size };
+      this.bridge?.cancel(c, request);
+      this.server.cancel(c, request);
+    });
     peer.handle('file_chunk', async (m, c) => {
       const data = base64ToBytes(m.content.data);
       if (!data) return log.warn({ peer: c.peerId }, 'dropped a file_chunk whose data is not base64');
@@ -330,7 +374,7 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
     });
     peer.handle('hashes_request', async (m, c) => {
       const piece = await this.#trees.piece(m.content.file_id, m.content.start, m.content.count, () =>
-        this.#downloadOf(m.content.file_id)?.hashList ?? null,
+        this.#o.reshare === false ? null : (this.#downloadOf(m.content.file_id)?.hashList ?? null),
       );
       if (!piece) return;
       await c.send('hashes', {
@@ -351,28 +395,4 @@ export class TransferService extends Emitter<{ change: (record: TransferRecord) 
       log.debug({ peer: c.peerId, file: m.content.file_id, index: m.content.chunk_index }, 'peer cannot serve a chunk');
     });
   }
-
-  #onManifest(m: Message<'file_manifest'>, c: Connection): void {
-    const checked = validateStandardManifest(m.content);
-    if (!checked.ok) return void this.#o.log.warn({ peer: c.peerId, reason: checked.reason }, 'ignored an invalid manifest');
-    let content = null;
-    if (c.isSwarm && m.content.swarm_content) {
-      const info = validateContentInfo(m.content.swarm_content, checked.manifest.file_size);
-      if (!info.ok) return void this.#o.log.warn({ peer: c.peerId, reason: info.reason }, 'ignored a manifest with bad content info');
-      content = info.value;
-    }
-    this.catalog.addManifest(c.peerId!, checked.manifest, { swarm: c.isSwarm, content, partial: c.isSwarm && m.content.partial === true });
-  }
-
-  /** A standard peer finished a download: it now holds the file, in the chunk size we announced to it. */
-  #onAvailability(m: Message<'file_availability'>, c: Connection): void {
-    const remote = this.catalog.get(m.content.file_id);
-    const local = this.#o.library.get(m.content.file_id);
-    const fileName = remote?.fileName ?? local?.name;
-    const fileSize = remote?.fileSize ?? local?.size;
-    if (fileName === undefined || fileSize === undefined || c.isSwarm || !m.content.peers.includes(c.peerId!)) return;
-    const manifest = makeStandardManifest({ fileId: m.content.file_id, fileName, fileSize, owner: c.peerId!, chunkSize: STANDARD_CHUNK_SIZE });
-    this.catalog.addManifest(c.peerId!, manifest, { swarm: false, content: null, partial: false });
-  }
 }
-

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -19,6 +18,7 @@ import type { ChunkStore } from '../../lib/transfer/chunk-store.ts';
 import { PARTIAL_DIR, openFsChunkStore } from '../../lib/transfer/chunk-store-fs.node.ts';
 import type { FsChunkStoreOptions } from '../../lib/transfer/chunk-store-fs.node.ts';
 import { chunkCount, chunkRange } from '../../lib/transfer/manifest.ts';
+import { sha256Hex } from '../support/files.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'swarmdrop-store-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -35,7 +35,6 @@ function fileBytes(size: number): Uint8Array {
   for (let i = 0; i < size; i++) out[i] = (Math.imul(i, 2654435761) >>> 24) & 0xff;
   return out;
 }
-const sha256Hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 const piece = (data: Uint8Array, chunkSize: number, index: number) => {
   const { start, end } = chunkRange(data.length, chunkSize, index);
   return data.slice(start, end);

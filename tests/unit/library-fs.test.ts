@@ -1,14 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, copyFile, mkdir, mkdtemp, open, readFile, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashFile } from '../../lib/transfer/file-hashing.node.ts';
 import { FsLibrary } from '../../lib/transfer/library-fs.node.ts';
 import { isLibraryError } from '../../lib/transfer/library.ts';
 import type { LocalFile } from '../../lib/transfer/library.ts';
 import type { LogFields, Logger } from '../../lib/util/logger.ts';
+import { sha256Hex } from '../support/files.ts';
 
 const SETTLE_MS = 300;
 /** Generous bound for anything the watcher must notice (settle + hashing on a slow machine). */
@@ -48,10 +50,6 @@ async function openLibrary(dir: string, lines: Line[] = []) {
   return library;
 }
 
-function sha256(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 function nextEvent(library: FsLibrary, event: 'added' | 'removed', match: (f: LocalFile) => boolean = () => true) {
   return new Promise<LocalFile>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "${event}" event within ${WAIT_MS} ms`)), WAIT_MS);
@@ -72,8 +70,6 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('FsLibrary', () => {
   it('indexes shared_files at start, hashing each file, and logs it', async () => {
     const big = randomBytes(300_000);
@@ -87,11 +83,11 @@ describe('FsLibrary', () => {
     expect(library.list()).toHaveLength(3);
     expect(added).toHaveLength(3);
     expect(library.filesHashed).toBe(3);
-    const file = library.get(sha256(big))!;
+    const file = library.get(sha256Hex(big))!;
     const expected = await hashFile(join(shared, 'big.bin'));
     expect(file).toEqual({ fileId: expected.fileId, name: 'big.bin', size: big.length, chunkSize: 65536, root: expected.root, hashCount: 5 });
     expect(Buffer.from(await library.leaves(file.fileId)).equals(expected.leaves)).toBe(true);
-    expect(library.get(sha256(''))?.hashCount).toBe(1);
+    expect(library.get(sha256Hex(''))?.hashCount).toBe(1);
     expect(lines.filter((l) => l.msg === 'hashed a shared file')).toHaveLength(3);
     expect(lines.some((l) => l.msg === 'shared files indexed' && l.shared === 3 && l.hashed === 3)).toBe(true);
     expect(existsSync(join(dir, 'library.json'))).toBe(true);
@@ -117,7 +113,7 @@ describe('FsLibrary', () => {
     const third = await openLibrary(dir);
     await third.start();
     expect(third.filesHashed).toBe(1);
-    expect(third.get(sha256(changed))?.name).toBe('b.bin');
+    expect(third.get(sha256Hex(changed))?.name).toBe('b.bin');
     expect(third.list()).toHaveLength(2);
   });
 
@@ -130,8 +126,8 @@ describe('FsLibrary', () => {
     const added = nextEvent(library, 'added');
     await writeFile(join(shared, 'later.bin'), data);
     const file = await added;
-    expect(file).toMatchObject({ fileId: sha256(data), name: 'later.bin', size: data.length });
-    expect(sha256(await library.read(file.fileId, 0, data.length))).toBe(sha256(data));
+    expect(file).toMatchObject({ fileId: sha256Hex(data), name: 'later.bin', size: data.length });
+    expect(sha256Hex(await library.read(file.fileId, 0, data.length))).toBe(sha256Hex(data));
   });
 
   it('hashes a file being written slowly once, after it has settled', async () => {
@@ -149,7 +145,7 @@ describe('FsLibrary', () => {
     }
     await handle.close();
     const file = await added;
-    expect(file.fileId).toBe(sha256(Buffer.concat(parts)));
+    expect(file.fileId).toBe(sha256Hex(Buffer.concat(parts)));
     await sleep(SETTLE_MS * 3); // any second (late) hash would show up by now
     expect(library.filesHashed).toBe(1);
     expect(library.list()).toHaveLength(1);
@@ -162,11 +158,11 @@ describe('FsLibrary', () => {
     const library = await openLibrary(dir);
     await library.start();
     const removed = nextEvent(library, 'removed');
-    expect(await library.remove(sha256(data))).toBe(true);
-    expect((await removed).fileId).toBe(sha256(data));
+    expect(await library.remove(sha256Hex(data))).toBe(true);
+    expect((await removed).fileId).toBe(sha256Hex(data));
     expect(library.list()).toEqual([]);
     expect(existsSync(path)).toBe(true);
-    expect(await library.remove(sha256(data))).toBe(false);
+    expect(await library.remove(sha256Hex(data))).toBe(false);
 
     // The watcher re-hashes a touched file, and still does not share it.
     const touchedAt = new Date(Date.now() + 5000);
@@ -183,7 +179,7 @@ describe('FsLibrary', () => {
     const changed = randomBytes(5000);
     const added = nextEvent(reopened, 'added');
     await writeFile(path, changed);
-    expect((await added).fileId).toBe(sha256(changed));
+    expect((await added).fileId).toBe(sha256Hex(changed));
   });
 
   it('shares unshared content again when it is added explicitly', async () => {
@@ -191,9 +187,9 @@ describe('FsLibrary', () => {
     const { dir, shared } = await setup({ 'x.bin': data });
     const library = await openLibrary(dir);
     await library.start();
-    await library.remove(sha256(data));
+    await library.remove(sha256Hex(data));
     const file = await library.addFile(join(shared, 'x.bin'));
-    expect(file.fileId).toBe(sha256(data));
+    expect(file.fileId).toBe(sha256Hex(data));
     expect(library.list()).toHaveLength(1);
     await expect(library.addFile(join(dir, 'x.bin'))).rejects.toSatisfy((e) => isLibraryError(e, 'UNSAFE_PATH'));
   });
@@ -205,12 +201,12 @@ describe('FsLibrary', () => {
     await library.start();
     await copyFile(join(shared, 'one.bin'), join(shared, 'two.bin'));
     await library.addFile(join(shared, 'two.bin'));
-    expect(await library.remove(sha256(data), { deleteFromDisk: true })).toBe(true);
+    expect(await library.remove(sha256Hex(data), { deleteFromDisk: true })).toBe(true);
     expect(existsSync(join(shared, 'one.bin'))).toBe(false);
     expect(existsSync(join(shared, 'two.bin'))).toBe(false);
-    await until(() => !existsSync(join(dir, 'hashes', `${sha256(data)}.leaves`)), 'the hash file to go');
+    await until(() => !existsSync(join(dir, 'hashes', `${sha256Hex(data)}.leaves`)), 'the hash file to go');
     expect(library.list()).toEqual([]);
-    expect(await library.remove(sha256(data), { deleteFromDisk: true })).toBe(false);
+    expect(await library.remove(sha256Hex(data), { deleteFromDisk: true })).toBe(false);
     await library.close();
     const reopened = await openLibrary(dir);
     await reopened.start();
@@ -233,7 +229,7 @@ describe('FsLibrary', () => {
     // Swap the shared name for a symlink and read before the watcher has settled on the change.
     await symlink('/etc/passwd', join(shared, 'swap'));
     await rename(join(shared, 'swap'), join(shared, 'real.bin'));
-    await expect(library.read(sha256(data), 0, 10)).rejects.toSatisfy((e) => isLibraryError(e, 'UNSAFE_PATH'));
+    await expect(library.read(sha256Hex(data), 0, 10)).rejects.toSatisfy((e) => isLibraryError(e, 'UNSAFE_PATH'));
     await nextEvent(library, 'removed');
     expect(library.list()).toEqual([]);
   });
@@ -243,10 +239,10 @@ describe('FsLibrary', () => {
     const { dir } = await setup({ 'range.bin': data });
     const library = await openLibrary(dir);
     await library.start();
-    const id = sha256(data);
+    const id = sha256Hex(data);
     for (const [start, length] of [[0, 10], [65_530, 20], [131_072, 65_536], [data.length - 5, 5], [0, data.length], [data.length, 0]] as const) {
       // Compared by hash: a deep equality over 200 KB is needlessly slow.
-      expect(sha256(await library.read(id, start, length))).toBe(sha256(data.subarray(start, start + length)));
+      expect(sha256Hex(await library.read(id, start, length))).toBe(sha256Hex(data.subarray(start, start + length)));
     }
     for (const [start, length] of [[data.length - 1, 2], [-1, 1], [0, -1], [0.5, 1]] as const) {
       await expect(library.read(id, start, length)).rejects.toSatisfy((e) => isLibraryError(e, 'OUT_OF_RANGE'));
@@ -260,9 +256,9 @@ describe('FsLibrary', () => {
     const library = await openLibrary(dir);
     await library.start();
     await appendFile(join(shared, 'grow.bin'), 'def');
-    await expect(library.read(sha256('abc'), 0, 3)).rejects.toSatisfy((e) => isLibraryError(e, 'CHANGED_ON_DISK'));
-    await nextEvent(library, 'added', (f) => f.fileId === sha256('abcdef'));
-    expect(library.list().map((f) => f.fileId)).toEqual([sha256('abcdef')]);
+    await expect(library.read(sha256Hex('abc'), 0, 3)).rejects.toSatisfy((e) => isLibraryError(e, 'CHANGED_ON_DISK'));
+    await nextEvent(library, 'added', (f) => f.fileId === sha256Hex('abcdef'));
+    expect(library.list().map((f) => f.fileId)).toEqual([sha256Hex('abcdef')]);
   });
 
   it('shares the same content under two names once, under the first name, and keeps it while a copy is left', async () => {
@@ -278,9 +274,9 @@ describe('FsLibrary', () => {
     const removed: LocalFile[] = [];
     library.on('removed', (f) => removed.push(f));
     await rm(join(shared, 'first.bin'));
-    await until(() => library.get(sha256(data))?.name === 'second.bin', 'the copy to take over');
+    await until(() => library.get(sha256Hex(data))?.name === 'second.bin', 'the copy to take over');
     expect(removed).toEqual([]);
-    expect(sha256(await library.read(sha256(data), 0, data.length))).toBe(sha256(data));
+    expect(sha256Hex(await library.read(sha256Hex(data), 0, data.length))).toBe(sha256Hex(data));
   });
 
   it('unshares a file deleted from disk', async () => {
@@ -289,7 +285,7 @@ describe('FsLibrary', () => {
     await library.start();
     const removed = nextEvent(library, 'removed');
     await rm(join(shared, 'gone.txt'));
-    expect((await removed).fileId).toBe(sha256('bye'));
+    expect((await removed).fileId).toBe(sha256Hex('bye'));
     expect(library.list()).toEqual([]);
   });
 
@@ -314,7 +310,7 @@ describe('FsLibrary', () => {
     expect(lines.some((l) => l.level === 'warn' && l.msg.includes('index unreadable'))).toBe(true);
     await library.close();
     await library.close();
-    await expect(library.read(sha256('data'), 0, 1)).rejects.toSatisfy((e) => isLibraryError(e, 'CLOSED'));
+    await expect(library.read(sha256Hex('data'), 0, 1)).rejects.toSatisfy((e) => isLibraryError(e, 'CLOSED'));
     expect(JSON.parse(await readFile(join(dir, 'library.json'), 'utf8')).files).toHaveLength(1);
   });
 });

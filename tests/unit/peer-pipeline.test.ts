@@ -6,6 +6,7 @@ import {
   MIN_REQUEST_TIMEOUT_MS,
   MIN_WINDOW,
   PeerPipeline,
+  TARGET_QUEUE_MS,
 } from '../../lib/transfer/peer-pipeline.ts';
 
 const KiB = 1024;
@@ -56,7 +57,12 @@ describe('PeerPipeline', () => {
     const pipeline = new PeerPipeline(64 * KiB);
     const rateBps = 500e6;
     drive(pipeline, { rateBps, latencyMs: 1 }, 3_000);
-    expect(pipeline.window).toBe(MAX_WINDOW_REQUESTS);
+    // Deep, but no deeper than about TARGET_QUEUE_MS of its rate: whatever is in flight is queued
+    // in TCP buffers ahead of chat on the same link.
+    const inFlightMs = ((pipeline.window * pipeline.chunkBytes) / rateBps) * 1000;
+    expect(pipeline.window).toBeGreaterThan(16 * INITIAL_WINDOW);
+    expect(inFlightMs).toBeGreaterThanOrEqual(TARGET_QUEUE_MS);
+    expect(inFlightMs).toBeLessThanOrEqual(2 * TARGET_QUEUE_MS);
     expect(pipeline.rateBps).toBeGreaterThan(0.9 * rateBps);
     expect(pipeline.rateBps).toBeLessThan(1.1 * rateBps);
   });
@@ -65,9 +71,10 @@ describe('PeerPipeline', () => {
     const pipeline = new PeerPipeline(64 * KiB);
     const rateBps = 1e6;
     const { bytes, now } = drive(pipeline, { rateBps, latencyMs: 10 }, 10_000);
-    // ~0.5 s of its rate plus the round trip, plus headroom: about 11 requests.
-    expect(pipeline.window).toBeGreaterThanOrEqual(8);
-    expect(pipeline.window).toBeLessThanOrEqual(14);
+    // A queue of one round trip (~85 ms with the service time) plus the round trip, plus headroom:
+    // about 5 requests.
+    expect(pipeline.window).toBeGreaterThanOrEqual(4);
+    expect(pipeline.window).toBeLessThanOrEqual(7);
     expect(pipeline.rateBps).toBeGreaterThan(0.9 * rateBps);
     expect(bytes / (now / 1000)).toBeGreaterThan(0.9 * rateBps);
   });

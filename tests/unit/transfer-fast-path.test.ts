@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { HAVE_BATCH_MAX_INDEXES, HAVE_BATCH_MS, HaveBatcher } from '../../lib/tr
 import { FsLibrary } from '../../lib/transfer/library-fs.node.ts';
 import { isLibraryError } from '../../lib/transfer/library.ts';
 import { realTimers } from '../../lib/util/timers.ts';
+import { sha256Hex } from '../support/files.ts';
 
 const dirs: string[] = [];
 const libraries: FsLibrary[] = [];
@@ -31,27 +32,25 @@ async function libraryWith(files: Record<string, Uint8Array>) {
   return { library, shared };
 }
 
-const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
-
 describe('library reads through a kept handle', () => {
   it('reads into a given buffer and still refuses a file appended to after a cached read', async () => {
     const data = randomBytes(100_000);
     const { library, shared } = await libraryWith({ 'a.bin': data });
     const into = new Uint8Array(1000);
-    expect(await library.read(sha256(data), 500, 1000, into)).toBe(into);
+    expect(await library.read(sha256Hex(data), 500, 1000, into)).toBe(into);
     expect(Buffer.from(into).equals(data.subarray(500, 1500))).toBe(true);
-    await expect(library.read(sha256(data), 0, 10, new Uint8Array(9))).rejects.toThrow(RangeError);
+    await expect(library.read(sha256Hex(data), 0, 10, new Uint8Array(9))).rejects.toThrow(RangeError);
     await appendFile(join(shared, 'a.bin'), 'more');
-    await expect(library.read(sha256(data), 0, 10)).rejects.toSatisfy((e) => isLibraryError(e, 'CHANGED_ON_DISK'));
+    await expect(library.read(sha256Hex(data), 0, 10)).rejects.toSatisfy((e) => isLibraryError(e, 'CHANGED_ON_DISK'));
   });
 
   it('refuses a name swapped for a symlink after a cached read', async () => {
     const data = randomBytes(5000);
     const { library, shared } = await libraryWith({ 'real.bin': data });
-    expect(sha256(await library.read(sha256(data), 0, data.length))).toBe(sha256(data));
+    expect(sha256Hex(await library.read(sha256Hex(data), 0, data.length))).toBe(sha256Hex(data));
     await symlink('/etc/passwd', join(shared, 'swap'));
     await rename(join(shared, 'swap'), join(shared, 'real.bin'));
-    await expect(library.read(sha256(data), 0, 10)).rejects.toSatisfy((e) => isLibraryError(e, 'UNSAFE_PATH'));
+    await expect(library.read(sha256Hex(data), 0, 10)).rejects.toSatisfy((e) => isLibraryError(e, 'UNSAFE_PATH'));
   });
 });
 
@@ -63,22 +62,22 @@ describe('addFile with known hashes', () => {
     const hashes = await hashFile(join(shared, 'known.bin'));
     const known = { fileId: hashes.fileId, root: hashes.root, leaves: hashes.leaves, chunkSize: hashes.chunkSize };
     const file = await library.addFile(join(shared, 'known.bin'), { known });
-    expect(file.fileId).toBe(sha256(data));
+    expect(file.fileId).toBe(sha256Hex(data));
     expect(library.filesHashed).toBe(0);
     expect(Buffer.from(await library.leaves(file.fileId)).equals(hashes.leaves)).toBe(true);
 
     const other = randomBytes(1000);
     await writeFile(join(shared, 'other.bin'), other);
-    const wrongRoot = { ...known, fileId: sha256(other), leaves: new Uint8Array(32) };
+    const wrongRoot = { ...known, fileId: sha256Hex(other), leaves: new Uint8Array(32) };
     const hashed = await library.addFile(join(shared, 'other.bin'), { known: wrongRoot });
-    expect(hashed.fileId).toBe(sha256(other));
+    expect(hashed.fileId).toBe(sha256Hex(other));
     expect(library.filesHashed).toBe(1);
   });
 });
 
 describe('chunk frames written in place', () => {
   it('allocChunkFrame leaves room for data that decodes like an encoded frame', () => {
-    const header = { fileId: sha256('x'), chunkIndex: 7, chunkSize: 4 };
+    const header = { fileId: sha256Hex('x'), chunkIndex: 7, chunkSize: 4 };
     const frame = allocChunkFrame(header, 4);
     frame.set([1, 2, 3, 4], CHUNK_FRAME_HEADER_BYTES);
     expect(frame).toEqual(encodeChunkFrame({ ...header, data: new Uint8Array([1, 2, 3, 4]) }));
