@@ -2,6 +2,7 @@ import { ConfigError, helpText, parseConfig } from './config.ts';
 import { startNode } from './node.ts';
 import { shutdownWebRtc } from '../lib/peer/transport-webrtc.node.ts';
 import { VERSION } from './api/status.ts';
+import { API_TOKEN_FILE_NAME } from './api/access.ts';
 
 /** Entry point of `swarmdrop` / `npm start`: parse flags, start the node, shut down on signals. */
 async function main(): Promise<void> {
@@ -24,6 +25,14 @@ async function main(): Promise<void> {
   } catch (err) {
     process.stderr.write(`swarmdrop: could not start: ${(err as Error).message}\n`);
     process.exit(1);
+  }
+  if (node.apiToken && node.apiTokenCreated) {
+    // Printed this once and never logged; it stays in <dir>/api-token.json (mode 0600).
+    process.stdout.write(
+      `\nThe REST API is bound to ${parsed.config.apiHost}, so it requires a token (kept in ${node.dir}/${API_TOKEN_FILE_NAME}):\n` +
+        `  Authorization: Bearer ${node.apiToken}\n` +
+        `The dashboard at ${node.apiUrl}/ needs no token: it talks to peers, not to the REST API.\n\n`,
+    );
   }
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseIceServerUrl } from '../lib/peer/webrtc/ice.ts';
 
 /**
  * Command-line flags of the headless node, with environment defaults. One table drives both the parser
@@ -31,6 +32,12 @@ export interface NodeConfig {
   iceServers: string[];
   /** No new links once this many peers are connected. */
   maxPeers: number;
+  /** WebRTC through TURN relays only (peers never learn this host's addresses). */
+  relayOnly: boolean;
+  /** A private swarm: only these peer ids are admitted (TCP, WebRTC, this node's /signal); empty = everyone. */
+  allow: string[];
+  /** Downloads land in <dir>/downloads/ and are neither announced nor served. */
+  noReshare: boolean;
 }
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -47,7 +54,11 @@ const FLAGS: Record<string, FlagSpec> = {
   port: { type: 'string', value: 'PORT', help: 'TCP port for peers (env PEER_PORT; default 5000; 0 picks a free port)' },
   host: { type: 'string', value: 'ADDR', help: 'address the peer listener binds to (default: all interfaces)' },
   'api-port': { type: 'string', value: 'PORT', help: 'HTTP port for the REST API and web app (env API_PORT; default 8000; 0 picks one)' },
-  'api-host': { type: 'string', value: 'ADDR', help: 'address the HTTP server binds to (default 127.0.0.1)' },
+  'api-host': {
+    type: 'string',
+    value: 'ADDR',
+    help: 'address the HTTP server binds to (default 127.0.0.1); on any address but 127.0.0.1/::1/localhost the REST API requires a bearer token, made at first start in <dir>/api-token.json and printed once',
+  },
   advertise: {
     type: 'string',
     value: 'HOST',
@@ -72,6 +83,20 @@ const FLAGS: Record<string, FlagSpec> = {
     multiple: true,
     value: 'URL',
     help: 'STUN or TURN server for WebRTC: stun:host:port or turn:USER:PASS@host:port (repeatable; default none)',
+  },
+  'relay-only': {
+    type: 'boolean',
+    help: 'WebRTC through the TURN servers of --ice-server only, and no TCP dials to peers met through peer exchange (add --no-tcp to drop the TCP listener too)',
+  },
+  allow: {
+    type: 'string',
+    multiple: true,
+    value: 'PEER_ID',
+    help: 'admit only this peer (repeatable): others are refused on TCP, WebRTC and this node\'s /signal, with the reason logged',
+  },
+  'no-reshare': {
+    type: 'boolean',
+    help: 'keep downloads out of what this node shares: they land in <dir>/downloads/, never announced or served',
   },
   'max-peers': { type: 'string', value: 'N', help: 'link to at most this many peers found through signalling (default 20)' },
   'log-level': { type: 'string', value: 'LEVEL', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
@@ -178,7 +203,23 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     noTcp: values['no-tcp'] === true,
     iceServers: (values['ice-server'] as string[] | undefined) ?? [],
     maxPeers: Number(str('max-peers') ?? '20'),
+    relayOnly: values['relay-only'] === true,
+    allow: (values.allow as string[] | undefined) ?? [],
+    noReshare: values['no-reshare'] === true,
   };
+  for (const url of config.iceServers) {
+    try {
+      parseIceServerUrl(url);
+    } catch (err) {
+      throw new ConfigError(`--ice-server: ${(err as Error).message}`);
+    }
+  }
+  if (config.relayOnly && !config.iceServers.some((url) => /^\s*turns?:/i.test(url))) {
+    throw new ConfigError('--relay-only needs a TURN server: add --ice-server turn:USER:PASS@host:port');
+  }
+  for (const id of config.allow) {
+    if (!/^[\x21-\x7e]{1,256}$/.test(id)) throw new ConfigError(`--allow takes a peer id (as GET /api/status shows it), not "${id}"`);
+  }
   for (const url of config.bootstrap) {
     if (!/^wss?:\/\/[^/]+/.test(url)) throw new ConfigError(`--bootstrap takes a ws:// or wss:// URL such as ws://127.0.0.1:8000/signal, not "${url}"`);
   }

@@ -1,11 +1,14 @@
 import type { DownloadStore } from '../lib/transfer/download-deps.ts';
 import type { FsChunkStore } from '../lib/transfer/chunk-store-fs.node.ts';
 
-/** A partial file under <dir>/.partial/ that finishes into the node's shared_files/ directory. */
-export class SharedDirDownloadStore implements DownloadStore {
+/**
+ * A partial file under <dir>/.partial/ that finishes into `finishDir`: the node's shared_files/, or
+ * <dir>/downloads/ with --no-reshare.
+ */
+export class FinishingDownloadStore implements DownloadStore {
   constructor(
     private readonly store: FsChunkStore,
-    private readonly sharedDir: string,
+    private readonly finishDir: string,
   ) {}
 
   get fileSize() {
@@ -45,6 +48,6 @@ export class SharedDirDownloadStore implements DownloadStore {
     return this.store.discard();
   }
   finalize(wantedName: string) {
-    return this.store.finalize(this.sharedDir, wantedName);
+    return this.store.finalize(this.finishDir, wantedName);
   }
 }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type pino from 'pino';
+import { isTokenFreeBind, loadOrCreateApiToken } from './api/access.ts';
 import { buildApi } from './api/server.ts';
 import type { NodeConfig } from './config.ts';
 import { createLogger } from './logger.ts';
@@ -17,8 +18,9 @@ import { Peer } from '../lib/peer/peer.ts';
 import type { PeerOptions } from '../lib/peer/peer.ts';
 import { PeerRegistry } from '../lib/peer/registry.ts';
 import type { PersistedPeerRecord } from '../lib/peer/registry.ts';
-import { dialTcp, listenTcp } from '../lib/peer/transport-tcp.node.ts';
-import type { TcpListener } from '../lib/peer/transport-tcp.node.ts';
+import { dialTcp } from '../lib/peer/transport-tcp.node.ts';
+import { listenTcp } from '../lib/peer/tcp-listener.node.ts';
+import type { TcpListener } from '../lib/peer/tcp-listener.node.ts';
 import type { Transport } from '../lib/peer/transport.ts';
 import { openFsChunkStore } from '../lib/transfer/chunk-store-fs.node.ts';
 import { nodeHasher } from '../lib/transfer/hasher.node.ts';
@@ -27,7 +29,7 @@ import type { TransferRecord } from '../lib/transfer/transfer-record.ts';
 import { TransferService } from '../lib/transfer/transfer-service.ts';
 import { JsonlAppendLog } from '../lib/util/append-log.node.ts';
 import { realTimers } from '../lib/util/timers.ts';
-import { SharedDirDownloadStore } from './download-store.ts';
+import { FinishingDownloadStore } from './download-store.ts';
 import { SaveCoalescer } from '../lib/util/record-store.ts';
 import { JsonFileStore } from '../lib/util/record-store.node.ts';
 
@@ -51,21 +53,30 @@ export interface RunningNode {
   readonly signalUrl: string;
   readonly apiPort: number;
   readonly apiUrl: string;
+  /** The bearer token the REST API requires (bound off loopback), else null. */
+  readonly apiToken: string | null;
+  /** True when the token was made by this start: the CLI prints it this once. */
+  readonly apiTokenCreated: boolean;
   close(): Promise<void>;
 }
+
+/** With --no-reshare, finished downloads go here instead of shared_files/. */
+export const DOWNLOADS_DIR_NAME = 'downloads';
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
 /**
  * The address we announce in a handshake. The reference peer, as dialler, drops the connection when the
- * response advertises the very address it dialled, so an acceptor never answers with the address the
- * remote reached it on: it names the host instead ("localhost" on loopback).
+ * response advertises the very address it dialled, so an acceptor never answers a TCP dial with the
+ * address the remote reached it on: it names the host instead ("localhost" on loopback). Over WebRTC
+ * (no reference peer there) the address is announced as it is: peer exchange passes it on as where
+ * this node takes TCP.
  */
 export function advertiseRule(configured: string | undefined) {
   const announced = configured ?? hostname();
   return (transport: Transport, role: ConnectionRole): string => {
     const dialledAddress = transport.localAddress;
-    if (role === 'acceptor' && dialledAddress && announced === dialledAddress) {
+    if (transport.kind === 'tcp' && role === 'acceptor' && dialledAddress && announced === dialledAddress) {
       return LOOPBACK.test(dialledAddress) ? 'localhost' : hostname();
     }
     return announced;
@@ -79,6 +90,8 @@ export interface StartOptions {
   connectionTimings?: PeerOptions['connectionTimings'];
   /** false: no WebRTC side (the node neither joins its own endpoint nor links to anyone); for tests of the endpoint alone. */
   webrtc?: boolean;
+  /** The dashboard's static export to serve at `/` (tests point it at a temp dir); the repository's out/ by default. */
+  webRoot?: string;
 }
 
 export async function startNode(config: NodeConfig, options: StartOptions = {}): Promise<RunningNode> {
@@ -89,6 +102,10 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
 
   const { identity, created } = await loadOrCreateIdentity(dir);
   log.info({ peerId: identity.peerId, created, dir }, created ? 'created a new identity' : 'loaded identity');
+  // Bound anywhere but this machine's own loopback, others may reach the API: it then requires a token
+  // (access.ts). Read before anything starts, so a damaged token file stops the node cleanly.
+  const loopbackOnly = isTokenFreeBind(config.apiHost);
+  const apiToken = loopbackOnly ? null : await loadOrCreateApiToken(dir);
 
   const registry = new PeerRegistry();
   const peerStore = new JsonFileStore<PersistedPeerRecord[]>(join(dir, 'peers.json'));
@@ -115,10 +132,13 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
     ...(!config.noTcp && { dial: (host: string, port: number) => dialTcp(host, port) }),
     advertiseAddress: advertiseRule(config.advertise),
     connectionTimings: options.connectionTimings,
+    ...(config.allow.length > 0 && { allow: new Set(config.allow) }),
   });
+  if (config.allow.length > 0) log.info({ allow: config.allow }, 'private swarm: only the listed peers are admitted');
   const messaging = new Messaging(peer, history, log);
 
   const library = await FsLibrary.open({ dir, log });
+  const finishDir = config.noReshare ? join(dir, DOWNLOADS_DIR_NAME) : library.sharedDir;
   const transfers = new TransferService({
     peer,
     library,
@@ -127,8 +147,10 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
     timers: realTimers,
     records: new JsonFileStore<TransferRecord[]>(join(dir, 'transfers.json')),
     openStore: async (fileId, fileSize, pieceSize) =>
-      new SharedDirDownloadStore(await openFsChunkStore({ dataDir: dir, fileId, fileSize, chunkSize: pieceSize }), library.sharedDir),
-    adopt: (record, known) => library.addFile(record.destination!, { known }),
+      new FinishingDownloadStore(await openFsChunkStore({ dataDir: dir, fileId, fileSize, chunkSize: pieceSize }), finishDir),
+    // --no-reshare: a finished download stays out of the library, so it is neither announced nor served.
+    adopt: async (record, known) => (config.noReshare ? undefined : library.addFile(record.destination!, { known })),
+    reshare: !config.noReshare,
     uploadLimit: config.uploadLimit,
     downloadLimit: config.downloadLimit,
     stallTimeoutMs: config.stallTimeout * 1000,
@@ -142,10 +164,29 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
   let api: FastifyInstance | undefined;
   try {
     if (!config.noTcp) {
-      listener = await listenTcp({ host: config.host, port: config.port }, (transport) => peer.attach(transport, 'acceptor'));
+      listener = await listenTcp(
+        {
+          host: config.host,
+          port: config.port,
+          onRefused: (remote, reason) => log.warn({ remote, reason }, 'refused a TCP connection'),
+        },
+        (transport) => peer.attach(transport, 'acceptor'),
+      );
       peer.listenPort = listener.port;
     }
-    api = await buildApi({ peer, messaging, history, registry, library, transfers, dir, maxUploadBytes: config.maxUpload, log });
+    api = await buildApi({
+      peer,
+      messaging,
+      history,
+      registry,
+      library,
+      transfers,
+      dir,
+      maxUploadBytes: config.maxUpload,
+      log,
+      access: { token: apiToken?.token ?? null, loopbackOnly },
+      webRoot: options.webRoot,
+    });
     await api.listen({ host: config.apiHost, port: config.apiPort });
   } catch (err) {
     await peer.close();
@@ -156,7 +197,11 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
     await indexing;
     throw err;
   }
-  const signalServer = attachSignalServer(api.server, { log });
+  const signalServer = attachSignalServer(api.server, {
+    log,
+    // A private node's own endpoint admits itself and the listed peers only.
+    ...(config.allow.length > 0 && { admit: (peerId: string) => peerId === peer.id || peer.admits(peerId) }),
+  });
   const apiAddress = api.server.address();
   const apiPort = typeof apiAddress === 'object' && apiAddress ? apiAddress.port : config.apiPort;
   const apiUrl = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${apiPort}`;
@@ -193,6 +238,8 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
     signalUrl,
     apiPort,
     apiUrl,
+    apiToken: apiToken?.token ?? null,
+    apiTokenCreated: apiToken?.created ?? false,
     close() {
       closing ??= (async () => {
         log.info({}, 'shutting down');
@@ -200,12 +247,14 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
         await signalServer.close();
         await httpServer.close();
         await transfers.close();
+        messaging.close();
         await peer.close();
         await tcpListener?.close();
         await library.close();
         await indexing; // stops at the next file once the library is closed
         registry.destroy();
-        await peerSaver.flush();
+        // A failed save (a full disk) is logged; shutting down goes on.
+        await peerSaver.flush().catch((err: Error) => log.error({ err }, 'could not save the peer list on close'));
         await new Promise<void>((done) => log.flush(() => done()));
       })();
       return closing;

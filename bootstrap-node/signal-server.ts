@@ -21,7 +21,7 @@ import { HoldQueue } from '../lib/peer/signalling/hold.ts';
 import { joinRefusal } from '../lib/peer/signalling/join-proof.ts';
 import type { JoinMessage } from '../lib/peer/signalling/join-proof.ts';
 import { PresentPeers } from '../lib/peer/signalling/present-peers.ts';
-import { MessageRateGate } from '../lib/peer/signalling/rate-gate.ts';
+import { MessageRateGate } from '../lib/peer/rate-gate.ts';
 import type { Logger } from '../lib/util/logger.ts';
 import { realTimers } from '../lib/util/timers.ts';
 import type { TimerHandle, Timers } from '../lib/util/timers.ts';
@@ -36,6 +36,10 @@ export interface SignalServerOptions {
   /** Tighter limits for tests; the defaults are the protocol's. */
   limits?: Partial<SignalLimits>;
   timers?: Timers;
+  /** A private node (--allow): which proven peer ids may join. Absent: everyone. */
+  admit?: (peerId: string) => boolean;
+  /** Open sockets allowed from one address (default MAX_CONNECTIONS_PER_ADDRESS). */
+  maxConnectionsPerAddress?: number;
 }
 
 export interface SignalServer {
@@ -75,6 +79,7 @@ class SignalHub implements SignalServer {
   readonly limits: Readonly<SignalLimits>;
   readonly #log: Logger;
   readonly #timers: Timers;
+  readonly #admitPeer: ((peerId: string) => boolean) | undefined;
   readonly #upgrades: SignalUpgrades;
   readonly #connections = new Set<Connection>();
   readonly #present: PresentPeers<Connection>;
@@ -87,6 +92,7 @@ class SignalHub implements SignalServer {
     this.limits = Object.freeze({ ...DEFAULT_SIGNAL_LIMITS, ...options.limits });
     this.#log = options.log.child({ component: 'signal' });
     this.#timers = options.timers ?? realTimers;
+    this.#admitPeer = options.admit;
     this.#present = new PresentPeers(this.limits.peersPerPage);
     this.#held = new HoldQueue({
       holdMs: this.limits.holdMs,
@@ -103,7 +109,15 @@ class SignalHub implements SignalServer {
     // Between the message limit and this hard cap we still read a message, so its sender gets a
     // `too_large` answer it can act on.
     const hardMaxBytes = this.limits.maxMessageBytes * SIGNAL_HARD_MAX_FACTOR;
-    this.#upgrades = new SignalUpgrades(httpServer, hardMaxBytes, (ws, req) => this.#accept(ws, req));
+    this.#upgrades = new SignalUpgrades(
+      httpServer,
+      {
+        maxPayloadBytes: hardMaxBytes,
+        maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+        onRefused: (remote, reason) => this.#log.warn({ remote, reason }, 'refused a signalling socket'),
+      },
+      (ws, req) => this.#accept(ws, req),
+    );
     // Ping every third of the idle timeout: a healthy client answers (browsers do so by themselves),
     // so only a dead or silent one reaches the timeout.
     this.#sweep = this.#timers.setInterval(() => this.#checkLiveness(), this.limits.idleTimeoutMs / 3);
@@ -256,6 +270,12 @@ class SignalHub implements SignalServer {
     if (reason) {
       this.#log.info({ remote: conn.remote, peer: message.peer_id, reason }, 'refused a signalling join');
       this.#drop(conn, 'auth_failed', reason);
+      return;
+    }
+    if (this.#admitPeer && !this.#admitPeer(message.peer_id)) {
+      const refusal = `peer ${message.peer_id} is not in this node's --allow list`;
+      this.#log.warn({ remote: conn.remote, peer: message.peer_id, reason: refusal }, 'refused a signalling join');
+      this.#drop(conn, 'not_allowed', refusal);
       return;
     }
     this.#timers.clearTimeout(conn.joinTimer);

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
+import { AddressLimit } from '../lib/peer/address-limit.ts';
 import { SIGNAL_PATH } from '../lib/peer/signalling/messages.ts';
 
 /**
@@ -13,12 +14,25 @@ export class SignalUpgrades {
   readonly #http: Server;
   readonly #wss: WebSocketServer;
   readonly #onSocket: (ws: WebSocket, req: IncomingMessage) => void;
+  readonly #perAddress: AddressLimit;
+  readonly #onRefused: (remote: string, reason: string) => void;
   #stopped = false;
 
-  /** `maxPayloadBytes`: frames bigger than this are refused by the WebSocket layer from the header alone. */
-  constructor(http: Server, maxPayloadBytes: number, onSocket: (ws: WebSocket, req: IncomingMessage) => void) {
+  /**
+   * `maxPayloadBytes`: frames bigger than this are refused by the WebSocket layer from the header alone.
+   * Upgrades from an address that holds `maxConnectionsPerAddress` sockets already are answered 503
+   * and reported to `onRefused`.
+   */
+  constructor(
+    http: Server,
+    options: { maxPayloadBytes: number; maxConnectionsPerAddress?: number; onRefused: (remote: string, reason: string) => void },
+    onSocket: (ws: WebSocket, req: IncomingMessage) => void,
+  ) {
     this.#http = http;
     this.#onSocket = onSocket;
+    this.#onRefused = options.onRefused;
+    this.#perAddress = new AddressLimit(options.maxConnectionsPerAddress);
+    const maxPayloadBytes = options.maxPayloadBytes;
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -55,6 +69,18 @@ export class SignalUpgrades {
       socket.destroy();
       return;
     }
+    const address = req.socket.remoteAddress ?? 'unknown';
+    if (!this.#perAddress.tryAcquire(address)) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () =>
+        socket.destroy(),
+      );
+      this.#onRefused(
+        `${address}:${req.socket.remotePort}`,
+        `${this.#perAddress.max} signalling sockets from ${address} are open already (the limit per address)`,
+      );
+      return;
+    }
+    socket.once('close', () => this.#perAddress.release(address));
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req));
   };
 }

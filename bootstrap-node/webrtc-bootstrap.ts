@@ -2,10 +2,12 @@ import { WebSocket } from 'ws';
 import type { NodeConfig } from './config.ts';
 import type { Peer } from '../lib/peer/peer.ts';
 import { SignallingClient } from '../lib/peer/signalling/client.ts';
+import { ReconnectingSignalling } from '../lib/peer/signalling/reconnecting-client.ts';
 import type { WebSocketConstructorLike } from '../lib/peer/signalling/client.ts';
 import { parseIceServerUrl } from '../lib/peer/webrtc/ice.ts';
 import { nodeRtcPeerConnection } from '../lib/peer/transport-webrtc.node.ts';
 import { SignalRelay } from '../lib/peer/signal-relay.ts';
+import { TcpPreference } from '../lib/peer/tcp-preference.ts';
 import { WebRtcLinker } from '../lib/peer/webrtc-linker.ts';
 import type { Logger } from '../lib/util/logger.ts';
 
@@ -27,39 +29,49 @@ export async function startWebRtc(options: { peer: Peer; config: NodeConfig; own
     // --host binds ICE sockets too: a node kept on one address keeps its WebRTC there as well.
     ...(config.host !== undefined && { bindAddress: config.host }),
     maxPeers: config.maxPeers,
+    dtlsClientToNodes: true,
+    ...(config.relayOnly && { iceTransportPolicy: 'relay' as const }),
     log,
   });
   // Peers we are linked to pass signalling on for us, and tell us whom they are linked to.
   const relay = new SignalRelay(peer, log);
-  // Two nodes that both listen on TCP are left to TCP; WebRTC links whoever cannot take TCP.
-  relay.on('learned', (via, peerId, tcp) => {
-    if (config.noTcp || !tcp) linker.seen(via, peerId);
-  });
+  // Two nodes that both take TCP link over TCP; WebRTC links whoever cannot. A relay-only node does
+  // not reach out directly: a TCP dial would show the peer this host's address.
+  const tcp = !config.noTcp && !config.relayOnly;
+  const tcpPreference = new TcpPreference({ peer, webrtc: linker, tcp, maxPeers: config.maxPeers, log });
+  relay.on('learned', (via, peerId, tcp) => tcpPreference.learned(via, peerId, tcp));
   relay.on('signal', (via, from, data) => linker.signal(via, from, data));
-  const clients: SignallingClient[] = [];
-  for (const url of [options.ownSignalUrl, ...config.bootstrap]) {
-    const client = new SignallingClient({
-      identity: peer.identity,
-      kind: 'node',
-      name: config.name,
-      WebSocket: WebSocket as unknown as WebSocketConstructorLike,
+  // Each endpoint is rejoined by itself after it restarts or the link drops (back-off with jitter).
+  const endpoints = [options.ownSignalUrl, ...config.bootstrap].map((url) => {
+    const endpoint = new ReconnectingSignalling({
+      url,
+      makeClient: () => {
+        const client = new SignallingClient({
+          identity: peer.identity,
+          kind: 'node',
+          name: config.name,
+          WebSocket: WebSocket as unknown as WebSocketConstructorLike,
+        });
+        client.on('error', (err) => log.warn({ url, reason: err.message }, 'signalling error'));
+        return client;
+      },
+      onJoined: (client) => linker.use(client),
     });
-    client.on('error', (err) => log.warn({ url, reason: err.message }, 'signalling error'));
-    try {
-      await client.connect(url);
-      await linker.use(client);
-      clients.push(client);
-      log.info({ url }, 'joined a signalling endpoint');
-    } catch (err) {
-      log.warn({ url, reason: (err as Error).message }, 'could not join a signalling endpoint');
-      await client.close().catch(() => {});
-    }
-  }
+    endpoint.on('joined', (_client, joins) =>
+      log.info({ url, joins }, joins === 1 ? 'joined a signalling endpoint' : 'rejoined a signalling endpoint'),
+    );
+    endpoint.on('lost', (reason, retryInMs) =>
+      log.warn({ url, reason, retryInMs }, 'lost a signalling endpoint; joining again after a back-off'),
+    );
+    return endpoint;
+  });
+  await Promise.all(endpoints.map((e) => e.start()));
   return {
     async close() {
       relay.close();
+      tcpPreference.close();
       linker.close();
-      await Promise.all(clients.map((c) => c.close().catch(() => {})));
+      await Promise.all(endpoints.map((e) => e.close()));
     },
   };
 }

@@ -34,6 +34,7 @@ export function registerMessageRoutes(app: FastifyInstance, { messaging, history
         payload: entry.payload,
         [entry.direction === 'incoming' ? 'received_at' : 'sent_at']: new Date(entry.at).toISOString(),
         status: entry.status,
+        ...(entry.authenticity && { authenticity: entry.authenticity }),
       })),
     };
   });

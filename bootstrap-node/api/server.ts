@@ -1,12 +1,15 @@
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type pino from 'pino';
+import { installAccessControl } from './access.ts';
+import type { ApiAccess } from './access.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { registerLibraryRoutes } from './library-routes.ts';
 import { registerMessageRoutes } from './messages.ts';
 import { registerPeerRoutes } from './peers.ts';
 import { registerStatusRoutes } from './status.ts';
 import { registerTransferRoutes } from './transfer-routes.ts';
+import { registerWebApp } from './web-app.ts';
 import type { MessageHistory } from '../../lib/peer/message-history.ts';
 import type { Messaging } from '../../lib/peer/messaging.ts';
 import type { Peer } from '../../lib/peer/peer.ts';
@@ -25,6 +28,10 @@ export interface ApiContext {
   dir: string;
   maxUploadBytes: number;
   log: pino.Logger;
+  /** Where the dashboard's static export is (web-app.ts); the repository's out/ by default. */
+  webRoot?: string;
+  /** Who may call: a token off loopback, same-origin only (access.ts). */
+  access: ApiAccess;
 }
 
 /** Largest JSON body we accept: a 10,000-character text plus envelope is far below this. */
@@ -38,11 +45,13 @@ export async function buildApi(ctx: ApiContext): Promise<FastifyInstance> {
     bodyLimit: JSON_BODY_LIMIT_BYTES,
   });
   installErrorHandler(app);
+  installAccessControl(app, ctx.access);
   registerStatusRoutes(app, ctx);
   registerPeerRoutes(app, ctx);
   registerMessageRoutes(app, ctx);
   registerLibraryRoutes(app, { ...ctx, peerId: ctx.peer.id });
   registerTransferRoutes(app, { ...ctx, peerId: ctx.peer.id });
+  registerWebApp(app, { root: ctx.webRoot, log: ctx.log });
   await app.ready();
   return app;
 }
