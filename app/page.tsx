@@ -1,0 +1,5 @@
+import { Dashboard } from './dashboard.tsx';
+
+export default function Page() {
+  return <Dashboard />;
+}

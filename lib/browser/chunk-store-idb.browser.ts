@@ -1,0 +1,167 @@
+/**
+ * The browser's chunk store: verified pieces in IndexedDB, written in batches (one transaction per
+ * batch: NOTES-WEBRTC.md measured 13 MB/s one `set` at a time, ~32 MB/s with `setMany` of 64), with
+ * the bitfield written in the same transaction as the pieces it marks. A piece's bit is set only once
+ * its transaction committed, so after a reload (or a crash) the bitfield never claims a piece that is
+ * not there, and the download resumes with what was stored.
+ */
+import { get, promisifyRequest } from 'idb-keyval';
+import type { UseStore } from 'idb-keyval';
+import { bitfieldKey, deleteFilePieces, pieceKey, readPieces } from './idb-pieces.browser.ts';
+import type { StoredBitfield } from './idb-pieces.browser.ts';
+import { Bitfield } from '../transfer/bitfield.ts';
+import { BitfieldChunkStore, ChunkStoreError, checkedRange, piecesForRange } from '../transfer/chunk-store.ts';
+import type { DownloadStore } from '../transfer/download-deps.ts';
+import { isSha256Hex } from '../transfer/hasher.ts';
+import { chunkCount } from '../transfer/manifest.ts';
+
+/** Pieces per transaction (64 KiB pieces: 4 MiB), the batch size NOTES-WEBRTC.md measured. */
+export const WRITE_BATCH_PIECES = 64;
+/** A batch that does not fill up is written this long after its first piece, so a slow link is not held back. */
+export const WRITE_BATCH_DELAY_MS = 30;
+
+export interface IdbChunkStoreOptions {
+  store: UseStore;
+  fileId: string;
+  fileSize: number;
+  chunkSize: number;
+  /** The whole file's SHA-256 (hex) from the stored pieces, for finalize (done off the page by the hashing worker). */
+  hashStored(fileId: string, pieceCount: number): Promise<string>;
+}
+
+/** True for the DOMException a browser throws when a write would exceed the origin's storage quota. */
+export function isQuotaError(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === 'QuotaExceededError' || err.code === 22);
+}
+
+/** Opens the stored pieces of `fileId`, resuming the bitfield saved with them (if cut in the same geometry). */
+export async function openIdbChunkStore(options: IdbChunkStoreOptions): Promise<IdbChunkStore> {
+  if (!isSha256Hex(options.fileId)) throw new ChunkStoreError('BAD_FILE_ID', 'fileId is not a sha256 hex string');
+  const count = chunkCount(options.fileSize, options.chunkSize);
+  const saved = await get<StoredBitfield>(bitfieldKey(options.fileId), options.store);
+  const matches = saved && saved.fileSize === options.fileSize && saved.chunkSize === options.chunkSize;
+  const held = matches ? Bitfield.fromBytes(saved.bits, count) : new Bitfield(count);
+  if (saved && !matches) await deleteFilePieces(options.store, options.fileId);
+  return new IdbChunkStore(options, held);
+}
+
+interface PendingPiece {
+  index: number;
+  data: Uint8Array;
+  done: { resolve: () => void; reject: (err: Error) => void };
+}
+
+export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
+  readonly fileId: string;
+  readonly #o: IdbChunkStoreOptions;
+  #batch: PendingPiece[] = [];
+  #queued = new Map<number, Promise<void>>();
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  /** Batches are written one after another, so each batch's bitfield includes every earlier one. */
+  #writing: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: IdbChunkStoreOptions, held: Bitfield) {
+    super(options.fileSize, options.chunkSize, held);
+    this.fileId = options.fileId;
+    this.#o = options;
+  }
+
+  write(index: number, data: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(new ChunkStoreError('STORE_CLOSED', 'chunk store is closed'));
+    checkedRange(this, index, data);
+    if (this.held.get(index)) return Promise.resolve();
+    const queued = this.#queued.get(index);
+    if (queued) return queued;
+    const written = new Promise<void>((resolve, reject) => {
+      // A copy: `data` is often a view into a larger received frame, and IndexedDB would store the
+      // view's whole buffer.
+      this.#batch.push({ index, data: data.slice(), done: { resolve, reject } });
+    });
+    this.#queued.set(index, written);
+    if (this.#batch.length >= WRITE_BATCH_PIECES) this.#flushBatch();
+    else this.#timer ??= setTimeout(() => this.#flushBatch(), WRITE_BATCH_DELAY_MS);
+    return written;
+  }
+
+  async read(start: number, length: number): Promise<Uint8Array> {
+    if (this.#closed) throw new ChunkStoreError('STORE_CLOSED', 'chunk store is closed');
+    if (!this.hasRange(start, length)) throw new ChunkStoreError('MISSING_DATA', `bytes ${start}+${length} not all held`);
+    const range = piecesForRange(this, start, length);
+    if (!range) return new Uint8Array(0);
+    const pieces = await readPieces(this.#o.store, this.fileId, range.first, range.last - range.first + 1);
+    const out = new Uint8Array(length);
+    let pieceStart = range.first * this.chunkSize;
+    for (const piece of pieces) {
+      const from = Math.max(start, pieceStart);
+      const to = Math.min(start + length, pieceStart + piece.length);
+      if (to > from) out.set(piece.subarray(from - pieceStart, to - pieceStart), from - start);
+      pieceStart += this.chunkSize;
+    }
+    return out;
+  }
+
+  /** Writes what is pending; the stored pieces stay for a resume or for saving. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#flushBatch();
+    await this.#writing;
+    this.#closed = true;
+  }
+
+  async discard(): Promise<void> {
+    this.#flushBatch();
+    await this.#writing;
+    this.#closed = true;
+    await deleteFilePieces(this.#o.store, this.fileId);
+  }
+
+  /**
+   * Checks the stored pieces against the file id. The finished file stays where it is (the tab's
+   * IndexedDB): the returned "destination" names it, and the library serves and saves it from there.
+   */
+  async finalize(_wantedName: string): Promise<string> {
+    this.#flushBatch();
+    await this.#writing;
+    if (!this.complete) throw new ChunkStoreError('INCOMPLETE', `${this.chunkCount - this.count} pieces missing`);
+    const digest = await this.#o.hashStored(this.fileId, this.chunkCount);
+    if (digest !== this.fileId) throw new ChunkStoreError('HASH_MISMATCH', `SHA-256 of the stored pieces is ${digest}`);
+    return `indexeddb:${this.fileId}`;
+  }
+
+  #flushBatch(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#writing = this.#writing.then(() => this.#writeBatch(batch));
+  }
+
+  async #writeBatch(batch: PendingPiece[]): Promise<void> {
+    const bits = Bitfield.fromBytes(this.held.toBytes(), this.chunkCount);
+    for (const piece of batch) bits.set(piece.index);
+    const record: StoredBitfield = { fileSize: this.fileSize, chunkSize: this.chunkSize, bits: bits.toBytes() };
+    try {
+      await this.#o.store('readwrite', (s) => {
+        for (const piece of batch) s.put(piece.data, pieceKey(this.fileId, piece.index));
+        s.put(record, bitfieldKey(this.fileId));
+        return promisifyRequest(s.transaction);
+      });
+    } catch (cause) {
+      const err = isQuotaError(cause)
+        ? new ChunkStoreError('DISK_FULL', 'the browser storage quota is reached', { cause })
+        : new ChunkStoreError('BAD_CHUNK', `could not store pieces: ${(cause as Error).message}`, { cause });
+      for (const piece of batch) {
+        this.#queued.delete(piece.index);
+        piece.done.reject(err);
+      }
+      return;
+    }
+    for (const piece of batch) {
+      this.held.set(piece.index);
+      this.#queued.delete(piece.index);
+      piece.done.resolve();
+    }
+  }
+}
