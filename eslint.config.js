@@ -6,6 +6,11 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    // Plain Node scripts (not TypeScript, so no type information to know Node's globals).
+    files: ['scripts/**/*.mjs', 'bin/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     // Tests read JSON responses whose shape is what they assert; typing each would hide nothing.
     files: ['tests/**/*.ts'],
     // They also assert that control characters never reach file names, so they spell them in regexes.

@@ -1,6 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, frame, RawSocket, standardHandshake } from '../support/raw-socket.ts';
+import { envelope, frame, RawSocket, standardHandshake, standardPeerId } from '../support/raw-socket.ts';
 import { at, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
@@ -18,8 +18,6 @@ afterAll(async () => {
   await Promise.all([node?.close(), honest?.close()]);
   await removeTempDirs();
 });
-
-const standardId = () => `${randomUUID()}-0123456789abcdef`;
 
 function closeLogged(code: string) {
   return node.waitForLog((l) => l.msg === 'connection closed' && l.code === code);
@@ -58,14 +56,14 @@ describe('hostile input on the TCP port', () => {
 
   it('closes a connection whose envelope has no type', async () => {
     const raw = await RawSocket.connect(node.tcpPort);
-    const { type: _omitted, ...noType } = standardHandshake(standardId());
+    const { type: _omitted, ...noType } = standardHandshake(standardPeerId());
     await raw.write(frame(JSON.stringify(noType)));
     expect(await raw.closedWithin(5_000)).toBe(true);
     expect((await closeLogged('FRAME_NO_ENVELOPE')).reason).toMatch(/type/);
   });
 
   it('drops a 20,000-character text with an error reply and keeps the connection', async () => {
-    const id = standardId();
+    const id = standardPeerId();
     const raw = await RawSocket.connect(node.tcpPort);
     await raw.write(frame(JSON.stringify(standardHandshake(id))));
     await waitFor(() => raw.frames.find((f) => f.type === 'handshake'), 10_000, 'the handshake response');
@@ -87,7 +85,7 @@ describe('hostile input on the TCP port', () => {
   });
 
   it('accepts a handshake and a text split into 1-byte writes', async () => {
-    const id = standardId();
+    const id = standardPeerId();
     const raw = await RawSocket.connect(node.tcpPort);
     const text = envelope('text', id, { recipient_id: null, content: { text: 'one byte at a time' } });
     await raw.writeBytewise(Buffer.concat([frame(JSON.stringify(standardHandshake(id))), frame(JSON.stringify(text))]));

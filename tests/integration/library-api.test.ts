@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { registerLibraryRoutes } from '../../bootstrap-node/api/library-routes.t
 import { FsLibrary } from '../../lib/transfer/library-fs.node.ts';
 import { validateStandardManifest } from '../../lib/transfer/manifest.ts';
 import { silentLogger } from '../../lib/util/logger.ts';
+import { sha256Hex } from '../support/files.ts';
 
 const PEER_ID = 'test-peer-id';
 const MAX_UPLOAD_BYTES = 24 * 1024 * 1024;
@@ -45,10 +46,6 @@ async function startServer(maxUploadBytes: number): Promise<Server> {
     await rm(root, { recursive: true, force: true });
   });
   return { app, library, dir, shared: join(dir, 'shared_files'), url: `http://127.0.0.1:${port}` };
-}
-
-function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 function uploadForm(data: Uint8Array, name: string, field = 'file'): FormData {
@@ -89,24 +86,24 @@ describe('POST /api/files/upload', () => {
     expect(response.status).toBe(200);
     const { file } = (await response.json()) as { file: Record<string, unknown> };
     expect(file).toEqual({
-      file_id: sha256(data),
+      file_id: sha256Hex(data),
       file_name: 'video.mp4',
       file_size: data.length,
       chunk_size: 65536,
       chunk_count: 320,
-      checksum: sha256(data),
+      checksum: sha256Hex(data),
       owner: PEER_ID,
     });
     expect(validateStandardManifest(file).ok).toBe(true);
-    expect(sha256(await readFile(join(server.shared, 'video.mp4')))).toBe(sha256(data));
-    expect(server.library.get(sha256(data))?.name).toBe('video.mp4');
+    expect(sha256Hex(await readFile(join(server.shared, 'video.mp4')))).toBe(sha256Hex(data));
+    expect(server.library.get(sha256Hex(data))?.name).toBe('video.mp4');
     expect(await listDir(join(server.dir, '.uploads'))).toEqual([]);
 
     // The same name again is kept apart, not overwritten.
     const other = randomBytes(1000);
     const second = await fetch(`${server.url}/api/files/upload`, { method: 'POST', body: uploadForm(other, 'video.mp4') });
     expect(((await second.json()) as { file: { file_name: string } }).file.file_name).toBe('video (1).mp4');
-    expect(sha256(await readFile(join(server.shared, 'video.mp4')))).toBe(sha256(data));
+    expect(sha256Hex(await readFile(join(server.shared, 'video.mp4')))).toBe(sha256Hex(data));
   });
 
   it('answers 413 over the --max-upload limit and leaves no part file behind', async () => {
@@ -171,7 +168,7 @@ describe('DELETE /api/files/:fileId', () => {
   it('unshares (keeping the file), then answers 404 the second time', async () => {
     const data = randomBytes(5000);
     await fetch(`${server.url}/api/files/upload`, { method: 'POST', body: uploadForm(data, 'keep.bin') });
-    const id = sha256(data);
+    const id = sha256Hex(data);
     const first = await fetch(`${server.url}/api/files/${id}`, { method: 'DELETE' });
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({ status: 'removed', file_id: id });
@@ -186,7 +183,7 @@ describe('DELETE /api/files/:fileId', () => {
   it('removes the file from disk with ?delete=true, and rejects a bad query', async () => {
     const data = randomBytes(5000);
     await fetch(`${server.url}/api/files/upload`, { method: 'POST', body: uploadForm(data, 'drop.bin') });
-    const id = sha256(data);
+    const id = sha256Hex(data);
     const bad = await fetch(`${server.url}/api/files/${id}?delete=maybe`, { method: 'DELETE' });
     expect(bad.status).toBe(400);
     const response = await fetch(`${server.url}/api/files/${id}?delete=true`, { method: 'DELETE' });
@@ -199,7 +196,7 @@ describe('DELETE /api/files/:fileId', () => {
   it('never deletes a file the index does not hold', async () => {
     const stray = join(server.shared, '.not-indexed');
     await writeFile(stray, 'kept');
-    const id = sha256(Buffer.from('kept'));
+    const id = sha256Hex(Buffer.from('kept'));
     expect((await fetch(`${server.url}/api/files/${id}?delete=true`, { method: 'DELETE' })).status).toBe(404);
     expect(existsSync(stray)).toBe(true);
   });

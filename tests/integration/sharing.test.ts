@@ -2,7 +2,7 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomFile } from '../support/files.ts';
-import { at, makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { at, makeTempDir, removeTempDirs, startTestNode, waitFor, waitForOffer } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 const nodes: TestNode[] = [];
@@ -21,10 +21,7 @@ describe('sharing from shared_files/', () => {
     const outside = join(await makeTempDir(), 'notes.txt');
     await writeFile(outside, file.data);
     await copyFile(outside, join(a.dir, 'shared_files', 'notes.txt'));
-    const remote = await waitFor(async () => {
-      const { body } = await b.api('/api/files');
-      return body.remote.find((f: any) => f.file_id === file.fileId);
-    }, 20_000, 'the announcement at B');
+    const remote = await waitForOffer(b, file.fileId, 20_000, 'the announcement at B');
     expect(remote).toMatchObject({ file_name: 'notes.txt', file_size: file.data.length, peers: [a.peer.id] });
     const local = (await a.api('/api/files/list')).body.local;
     expect(local.map((m: any) => m.file_id)).toEqual([file.fileId]);

@@ -77,7 +77,7 @@ describe.each([
 
     const peers = (await node.api('/api/peers/connected')).body.peers;
     expect(peers).toHaveLength(1);
-    expect(peers[0]).toMatchObject({ peer_id: std.id, status: 'online', metadata: { kind: 'standard', transport: 'tcp' } });
+    expect(peers[0]).toMatchObject({ peer_id: std.id, status: 'online', metadata: { kind: 'standard', transport: 'tcp', encrypted: false } });
 
     // Chat: standard → node, direct and broadcast; node → standard, direct and broadcast.
     const direct = std.sendText('hello node', node.peer.id);

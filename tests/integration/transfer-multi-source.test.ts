@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { putShared, randomFile, readShared } from '../support/files.ts';
-import { at, makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { at, makeTempDir, removeTempDirs, startTestNode, waitFor, waitForTransferDone } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 const nodes: TestNode[] = [];
@@ -18,11 +18,7 @@ async function seeder(name: string, file: { data: Buffer }, overrides = {}) {
 }
 
 async function waitForTransfer(node: TestNode, id: string, timeoutMs = 60_000) {
-  return waitFor(async () => {
-    const { body } = await node.api(`/api/files/transfers/${id}`);
-    if (body.transfer.status === 'failed') throw new Error(`transfer failed: ${body.transfer.error}`);
-    return body.transfer.status === 'completed' ? body.transfer : null;
-  }, timeoutMs, 'the transfer to complete');
+  return waitForTransferDone(node, id, timeoutMs, 'the transfer to complete');
 }
 
 describe('verified multi-peer download', () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { putShared, randomFile, readShared } from '../support/files.ts';
 import { startNodeProcess } from '../support/node-process.ts';
 import type { NodeProcess } from '../support/node-process.ts';
-import { makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { makeTempDir, removeTempDirs, startTestNode, waitFor, waitForOffer, waitForTransferDone } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 const nodes: TestNode[] = [];
@@ -29,10 +29,7 @@ describe('a download killed with SIGKILL', () => {
 
     const first = await startNodeProcess(['--dir', dir, '--name', 'C', ...connect]);
     processes.push(first);
-    await waitFor(async () => {
-      const { body } = await first.api('/api/files');
-      return body.remote.find((f: any) => f.file_id === file.fileId)?.peers.length === 2;
-    }, 20_000, 'both seeders to offer the file');
+    await waitForOffer(first, file.fileId, 20_000, 'both seeders to offer the file', 2);
     const started = await first.api('/api/files/download', { file_id: file.fileId });
     expect(started.status).toBe(200);
     const id = started.body.transfer.transfer_id;
@@ -45,11 +42,7 @@ describe('a download killed with SIGKILL', () => {
     const second = await startNodeProcess(['--dir', dir, '--name', 'C']);
     processes.push(second);
     expect(second.peerId).toBe(first.peerId);
-    const resumed = await waitFor(async () => {
-      const { body } = await second.api(`/api/files/transfers/${id}`);
-      if (body.transfer.status === 'failed') throw new Error(body.transfer.error);
-      return body.transfer.status === 'completed' ? body.transfer : null;
-    }, 90_000, 'the resumed transfer to complete');
+    const resumed = await waitForTransferDone(second, id, 90_000, 'the resumed transfer to complete');
     expect(resumed.transfer_id).toBe(id);
     expect(resumed.bytes_received).toBe(file.data.length);
     expect((await readShared(dir, 'big.bin')).equals(file.data)).toBe(true);

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { putShared, randomFile, readShared, sharedNames } from '../support/files.ts';
 import { StandardPeer } from '../support/standard-peer.ts';
 import type { StandardPeerOptions } from '../support/standard-peer.ts';
-import { at, makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { at, makeTempDir, removeTempDirs, startTestNode, waitFor, waitForOffer } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 const nodes: TestNode[] = [];
@@ -35,10 +35,7 @@ async function seederNode(name: string, data: Buffer, fileName = 'data.bin', ove
 
 /** Starts a download once `peerCount` peers offer the file, and waits for it to end. */
 async function download(n: TestNode, fileId: string, peerCount = 1) {
-  await waitFor(async () => {
-    const { body } = await n.api('/api/files');
-    return body.remote.find((f: any) => f.file_id === fileId)?.peers.length >= peerCount;
-  }, 20_000, 'the file to be offered');
+  await waitForOffer(n, fileId, 20_000, 'the file to be offered', peerCount);
   const started = await n.api('/api/files/download', { body: { file_id: fileId } });
   expect(started.status).toBe(200);
   const id = started.body.transfer.transfer_id;
@@ -135,20 +132,34 @@ describe('file transfer with standard socket peers', () => {
   });
 
   it('lands files with hostile manifest names inside shared_files under safe names', async () => {
-    const hostile = ['../../etc/passwd', '/abs/name', 'a\u0000b', `${'x'.repeat(300)}.txt`];
-    const files = hostile.map((name) => ({ name, ...randomFile(1000 + name.length) }));
+    const hostile = [
+      '../../etc/passwd',
+      '/abs/name',
+      'a\u0000b',
+      `${'x'.repeat(300)}.txt`,
+      '..\\..\\windows\\win.ini',
+      'CON.txt',
+      'invoice\u202Efdp.exe', // a right-to-left override that shows "invoiceexe.pdf"
+      '\uFF0E\uFF0E\uFF0Fescape', // fullwidth "../": not a separator, stays one plain name
+      `${'日'.repeat(200)}.txt`, // 600 bytes of UTF-8
+      '.hidden',
+    ];
+    const files = hostile.map((name, i) => ({ name, ...randomFile(1000 + i) }));
     const std = await standardPeer({ sharedFiles: files.map(({ name, data }) => ({ name, data })) });
-    const c = await node({ name: 'C', connect: [{ host: '127.0.0.1', port: std.port }] });
+    // The node's dir is the only thing in `outer`: anything written beside it would show.
+    const outer = await makeTempDir();
+    const c = await node({ dir: join(outer, 'node'), name: 'C', connect: [{ host: '127.0.0.1', port: std.port }] });
     for (const f of files) {
       const transfer = await download(c, f.fileId);
       expect(transfer.status).toBe('completed');
       const destination = resolve(transfer.destination);
       expect(destination.startsWith(resolve(c.dir, 'shared_files') + '/')).toBe(true);
       const name = destination.slice(resolve(c.dir, 'shared_files').length + 1);
-      expect(name).not.toMatch(/[/\\\u0000]/);
+      expect(name).not.toMatch(/[/\\\u0000\u202e]|^\.|^CON\./);
       expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
       expect((await readShared(c.dir, name)).equals(f.data)).toBe(true);
     }
     expect((await sharedNames(c.dir)).length).toBe(files.length);
+    expect(await readdir(outer)).toEqual(['node']);
   });
 });

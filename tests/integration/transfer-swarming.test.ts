@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { putShared, randomFile, readShared } from '../support/files.ts';
-import { at, makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { at, makeTempDir, removeTempDirs, startTestNode, waitFor, waitForOffer, waitForTransferDone } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 const nodes: TestNode[] = [];
@@ -18,21 +18,14 @@ async function node(overrides = {}, data?: Buffer) {
 }
 
 async function startDownload(n: TestNode, fileId: string, peerCount: number): Promise<string> {
-  await waitFor(async () => {
-    const { body } = await n.api('/api/files');
-    return body.remote.find((f: any) => f.file_id === fileId)?.peers.length >= peerCount;
-  }, 20_000, `${peerCount} peers to offer the file`);
+  await waitForOffer(n, fileId, 20_000, `${peerCount} peers to offer the file`, peerCount);
   const started = await n.api('/api/files/download', { body: { file_id: fileId } });
   expect(started.status).toBe(200);
   return started.body.transfer.transfer_id;
 }
 
 async function finished(n: TestNode, id: string) {
-  return waitFor(async () => {
-    const { body } = await n.api(`/api/files/transfers/${id}`);
-    if (body.transfer.status === 'failed') throw new Error(body.transfer.error);
-    return body.transfer.status === 'completed' ? body.transfer : null;
-  }, 90_000, 'the transfer to complete');
+  return waitForTransferDone(n, id, 90_000, 'the transfer to complete');
 }
 
 describe('swarming', () => {

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { shutdownWebRtc } from '../../lib/peer/transport-webrtc.node.ts';
 import { putShared, randomFile, readShared } from '../support/files.ts';
-import { makeTempDir, removeTempDirs, startTestNode, waitFor } from '../support/test-node.ts';
+import { makeTempDir, removeTempDirs, startTestNode, waitFor, waitForOffer, waitForTransferDone } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 
 const nodes: TestNode[] = [];
@@ -46,16 +46,9 @@ describe('nodes that meet through signalling', () => {
     await waitFor(() => b.history.get(hello.body.message_id), 10_000, 'the text at B');
     await waitFor(() => c.history.get(hello.body.message_id)?.status === 'delivered', 10_000, 'the ack at C');
 
-    await waitFor(async () => {
-      const { body } = await c.api('/api/files');
-      return body.remote.find((f: any) => f.file_id === file.fileId)?.peers.length === 2;
-    }, 20_000, 'A and B to offer the file');
+    await waitForOffer(c, file.fileId, 20_000, 'A and B to offer the file', 2);
     const started = await c.api('/api/files/download', { body: { file_id: file.fileId } });
-    const transfer = await waitFor(async () => {
-      const { body } = await c.api(`/api/files/transfers/${started.body.transfer.transfer_id}`);
-      if (body.transfer.status === 'failed') throw new Error(body.transfer.error);
-      return body.transfer.status === 'completed' ? body.transfer : null;
-    }, 60_000, 'the download');
+    const transfer = await waitForTransferDone(c, started.body.transfer.transfer_id, 60_000, 'the download');
     expect(transfer.peers_used.sort()).toEqual([a.peer.id, b.peer.id].sort());
     expect((await readShared(c.dir, 'shared.bin')).equals(file.data)).toBe(true);
   });

@@ -5,7 +5,12 @@ import { join } from 'node:path';
 /** Random test content and helpers around a node's shared_files/ directory. */
 export function randomFile(bytes: number): { data: Buffer; fileId: string } {
   const data = randomBytes(bytes);
-  return { data, fileId: createHash('sha256').update(data).digest('hex') };
+  return { data, fileId: sha256Hex(data) };
+}
+
+/** SHA-256 as lowercase hex: a file's id, and how tests compare contents. */
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 export async function putShared(dir: string, name: string, data: Buffer): Promise<void> {

@@ -14,6 +14,8 @@ export interface NodeProcess {
   tcpPort: number;
   peerId: string;
   lines: Record<string, any>[];
+  /** Everything the process wrote to stdout, log lines and plain text alike. */
+  readonly stdout: string;
   api<T = any>(path: string, body?: unknown): Promise<{ status: number; body: T }>;
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
@@ -26,6 +28,8 @@ export async function startNodeProcess(args: string[], timeoutMs = 30_000): Prom
   );
   const lines: Record<string, any>[] = [];
   let stderr = '';
+  let stdout = '';
+  child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const listening = new Promise<Record<string, any>>((resolve, reject) => {
@@ -55,6 +59,9 @@ export async function startNodeProcess(args: string[], timeoutMs = 30_000): Prom
     tcpPort: ready.tcpPort,
     peerId: ready.peerId,
     lines,
+    get stdout() {
+      return stdout;
+    },
     async api(path, body) {
       const response = await fetch(`${ready.apiUrl}${path}`, {
         method: body === undefined ? 'GET' : 'POST',

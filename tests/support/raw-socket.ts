@@ -64,6 +64,11 @@ export function frame(payload: string | Uint8Array): Buffer {
   return Buffer.concat([header, body]);
 }
 
+/** A fresh standard peer id, in the reference peer's shape: a UUID, a dash, 16 hex digits. */
+export function standardPeerId(): string {
+  return `${randomUUID()}-0123456789abcdef`;
+}
+
 export function envelope(type: string, senderId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { version: '1.0', type, sender_id: senderId, message_id: randomUUID(), timestamp: Date.now() / 1000, ...extra };
 }

@@ -13,8 +13,9 @@
  * Where it is stricter than the reference peer (content grammar, standard base64 alphabet) it
  * records the message in `dropped` with reason `invalid-content`, so a test sees our node's mistake.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
+import { sha256Hex } from './files.ts';
 
 /** page: every envelope carries version "1.0". */
 export const PROTOCOL_VERSION = '1.0';
@@ -228,8 +229,6 @@ export function computeManifest(fileName: string, data: Buffer, chunkSize: numbe
     chunk_count: Math.max(1, Math.ceil(data.length / chunkSize)), checksum: digest, owner,
   };
 }
-
-const sha256Hex = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 // ---------------------------------------------------------------------------------------------
 // The peer.
@@ -716,4 +715,16 @@ export class StandardPeer {
     else d.resolve(outcome);
     this.changed();
   }
+}
+
+/**
+ * Asks the node at the other end of `conn` for chunk 0 of `fileId`, as a standard peer would; true if
+ * a file_chunk for it arrives within `waitMs`. Tests of what must never be served wait briefly for
+ * the false; the same call on a shared file is their control that requests do work.
+ */
+export async function chunkServed(std: StandardPeer, conn: StandardConnection, nodeId: string, fileId: string, waitMs: number): Promise<boolean> {
+  std.sendEnvelope(conn, std.createEnvelope('file_chunk_request', { file_id: fileId, chunk_index: 0 }, nodeId));
+  return std
+    .waitFor(() => std.received.some((r) => r.envelope.type === 'file_chunk' && r.envelope.content?.file_id === fileId), waitMs, 'a file_chunk')
+    .then(() => true, () => false);
 }

@@ -51,7 +51,10 @@ export async function startTestNode(
     async api(path: string, init: { method?: string; body?: unknown } = {}) {
       const response = await fetch(`${node.apiUrl}${path}`, {
         method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-        headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...(init.body !== undefined && { 'content-type': 'application/json' }),
+          ...(node.apiToken !== null && { authorization: `Bearer ${node.apiToken}` }),
+        },
         body: init.body === undefined ? undefined : JSON.stringify(init.body),
       });
       const text = await response.text();
@@ -77,4 +80,22 @@ export async function waitFor<T>(probe: () => T | undefined | null | false | Pro
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Waits until `node` lists fileId among the files its peers offer (by at least `peers` of them); returns that entry. */
+export function waitForOffer(node: Pick<TestNode, 'api'>, fileId: string, timeoutMs: number, what: string, peers = 0): Promise<any> {
+  return waitFor(async () => {
+    const { body } = await node.api('/api/files');
+    const entry = body.remote.find((f: any) => f.file_id === fileId);
+    return entry && (entry.peers?.length ?? 0) >= peers ? entry : null;
+  }, timeoutMs, what);
+}
+
+/** Waits until a transfer at `node` completes, and returns it; a transfer that fails fails the test at once. */
+export function waitForTransferDone(node: Pick<TestNode, 'api'>, transferId: string, timeoutMs: number, what: string): Promise<any> {
+  return waitFor(async () => {
+    const { body } = await node.api(`/api/files/transfers/${transferId}`);
+    if (body.transfer.status === 'failed') throw new Error(`transfer failed: ${body.transfer.error}`);
+    return body.transfer.status === 'completed' ? body.transfer : null;
+  }, timeoutMs, what);
 }
