@@ -6,11 +6,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { GIB, MB, MIB } from './ceilings.ts';
 
 export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 /** A goal on the ratio (value / reference) or on the value itself. */
-export type Goal = { on: 'ratio' | 'value'; atLeast?: number; below?: number };
+export type Goal = { on: 'ratio' | 'value'; atLeast?: number; below?: number; atMost?: number };
 
 export interface Figure {
   name: string;
@@ -21,6 +22,8 @@ export interface Figure {
   goal?: Goal;
   /** A line of detail kept in the JSON (not in the table). */
   note?: string;
+  /** Replaces pass/MISS in the table: 'not run: <why>' or 'failed: <why>' (the value is then NaN). */
+  outcome?: string;
 }
 
 export interface ScoredFigure extends Figure {
@@ -29,18 +32,20 @@ export interface ScoredFigure extends Figure {
 }
 
 export function score(figure: Figure): ScoredFigure {
-  const ratio = figure.reference && figure.reference.value > 0 ? figure.value / figure.reference.value : null;
+  const ratio = figure.reference && figure.reference.value > 0 && !Number.isNaN(figure.value) ? figure.value / figure.reference.value : null;
   let pass: boolean | null = null;
   if (figure.goal) {
     const measured = figure.goal.on === 'ratio' ? ratio : figure.value;
-    if (measured !== null) {
-      pass = (figure.goal.atLeast === undefined || measured >= figure.goal.atLeast) && (figure.goal.below === undefined || measured < figure.goal.below);
+    if (measured !== null && !Number.isNaN(measured)) {
+      pass = (figure.goal.atLeast === undefined || measured >= figure.goal.atLeast) && (figure.goal.below === undefined || measured < figure.goal.below) &&
+        (figure.goal.atMost === undefined || measured <= figure.goal.atMost);
     }
   }
   return { ...figure, ratio, pass };
 }
 
 function formatNumber(value: number): string {
+  if (Number.isNaN(value)) return '-';
   if (!Number.isFinite(value)) return String(value);
   const abs = Math.abs(value);
   return abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : value.toFixed(2);
@@ -53,6 +58,7 @@ function formatGoal(goal: Goal | undefined, unit: string): string {
   const parts: string[] = [];
   if (goal.atLeast !== undefined) parts.push(`>= ${goal.atLeast}${suffix}`);
   if (goal.below !== undefined) parts.push(`< ${goal.below}${suffix}`);
+  if (goal.atMost !== undefined) parts.push(`<= ${goal.atMost}${suffix}`);
   return `${subject} ${parts.join(' and ')}`.trim();
 }
 
@@ -61,11 +67,11 @@ export function formatTable(figures: ScoredFigure[]): string {
   const header = ['figure', 'value', 'ceiling / reference', 'ratio', 'goal', 'result'];
   const rows = figures.map((f) => [
     f.name,
-    `${formatNumber(f.value)} ${f.unit}`,
+    Number.isNaN(f.value) ? '-' : `${formatNumber(f.value)} ${f.unit}`,
     f.reference ? `${f.reference.label} ${formatNumber(f.reference.value)}` : '',
     f.ratio === null ? '' : f.ratio.toFixed(2),
     formatGoal(f.goal, f.unit),
-    f.pass === null ? '' : f.pass ? 'pass' : 'MISS',
+    f.outcome ?? (f.pass === null ? '' : f.pass ? 'pass' : 'MISS'),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -97,3 +103,8 @@ export async function publish(name: string, figures: Figure[], details: Record<s
   process.stdout.write(`\nresults: ${path}\n`);
   return { report, path };
 }
+
+export const mbps = (bytes: number, ms: number): number => bytes / MB / (ms / 1000);
+export const sizeLabel = (bytes: number): string =>
+  bytes >= GIB && bytes % GIB === 0 ? `${bytes / GIB} GiB` : `${Math.round(bytes / MIB)} MiB`;
+export const say = (text: string): void => void process.stdout.write(`${text}\n`);

@@ -52,13 +52,7 @@ export async function runGuarded(name: string, timeoutMs: number, main: (guard: 
 
   const guard: RunGuard = {
     tempDir,
-    onCleanup(step) {
-      steps.push(step);
-      return () => {
-        const at = steps.indexOf(step);
-        if (at >= 0) steps.splice(at, 1);
-      };
-    },
+    onCleanup: registerIn(steps),
   };
 
   const limit = setTimeout(() => void finish(1, `time limit of ${Math.round(timeoutMs / 1000)} s reached; stopping`), timeoutMs);
@@ -72,4 +66,45 @@ export async function runGuarded(name: string, timeoutMs: number, main: (guard: 
   }
   clearTimeout(limit);
   return finish(0);
+}
+
+/**
+ * Runs one benchmark of a suite inside `guard` with its own temp dir, time limit and clean-up steps:
+ * whatever ends it (its result, an error, the limit), its processes and nodes are stopped and its
+ * dir removed before the next one starts. Rejects with the error or the time limit.
+ */
+export async function runScoped<T>(guard: RunGuard, name: string, timeoutMs: number, main: (scope: RunGuard) => Promise<T>): Promise<T> {
+  const tempDir = await mkdtemp(join(guard.tempDir, `${name}-`));
+  const steps: Cleanup[] = [async () => rm(tempDir, { recursive: true, force: true })];
+  const unregister = guard.onCleanup(async () => {
+    for (const step of steps.splice(0).reverse()) await runStep(step);
+  });
+  const scope: RunGuard = {
+    tempDir,
+    onCleanup: registerIn(steps),
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      main(scope),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`time limit of ${Math.round(timeoutMs / 1000)} s reached`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    for (const step of steps.splice(0).reverse()) await runStep(step);
+    unregister();
+  }
+}
+
+/** `onCleanup` over a list of steps: adds one, and returns the function that takes it off again. */
+function registerIn(steps: Cleanup[]): RunGuard['onCleanup'] {
+  return (step) => {
+    steps.push(step);
+    return () => {
+      const at = steps.indexOf(step);
+      if (at >= 0) steps.splice(at, 1);
+    };
+  };
 }
