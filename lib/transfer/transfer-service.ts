@@ -9,21 +9,18 @@ import type { Hasher } from './hasher.ts';
 import type { Library, LocalFile } from './library.ts';
 import { acceptAvailability, acceptManifest } from './catalog-intake.ts';
 import { chunkCount, DEFAULT_CHUNK_SIZE, STANDARD_CHUNK_SIZE } from './manifest.ts';
-import { CHUNK_FRAME_HEADER_BYTES } from '../peer/wire/chunk-frame.ts';
-import { RemoteCatalog } from './remote-catalog.ts';
-import type { Source } from './remote-catalog.ts';
+import { RemoteCatalog, type Source } from './remote-catalog.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { isActive, toTransferPeer } from './transfer-record.ts';
 import type { TransferPeer, TransferRecord } from './transfer-record.ts';
 import type { Connection } from '../peer/connection.ts';
 import type { Peer } from '../peer/peer.ts';
-import { decodeChunkFrame } from '../peer/wire/chunk-frame.ts';
+import { CHUNK_FRAME_HEADER_BYTES, decodeChunkFrame } from '../peer/wire/chunk-frame.ts';
 import type { ContentOf } from '../peer/wire/schema.ts';
 import { base64ToBytes, bytesToBase64 } from '../util/base64.ts';
 import { Emitter } from '../util/emitter.ts';
 import type { Logger } from '../util/logger.ts';
-import type { RecordStore } from '../util/record-store.ts';
-import { SaveCoalescer } from '../util/record-store.ts';
+import { SaveCoalescer, type RecordStore } from '../util/record-store.ts';
 import type { Timers } from '../util/timers.ts';
 import { uuid4 } from '../util/uuid.ts';
 
@@ -272,6 +269,10 @@ export class TransferService extends Emitter<TransferServiceEvents> {
       },
     });
     this.#downloads.set(record.transfer_id, download);
+    // On disk before the first byte: a tab reloaded (or a node killed) moments after the click
+    // must find the download again, not lose it to the save delay.
+    this.#saver.scheduleSave();
+    await this.#saver.flush().catch((err: Error) => this.#o.log.error({ err }, 'could not save transfer records'));
     try {
       await download.start(sources.length ? sources : [...(this.catalog.get(record.file_id)?.sources.values() ?? [])]);
     } catch (err) {

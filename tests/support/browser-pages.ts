@@ -26,9 +26,10 @@ export interface ChromiumPeers {
 
 /**
  * Registers the suite hooks and returns the harness (filled in by beforeAll). `afterEachTest` closes
- * what the test started besides the pages (nodes, standard peers).
+ * what the test started besides the pages (nodes, standard peers); `failed` says whether to print
+ * what they logged first.
  */
-export function useChromiumPeers(afterEachTest: () => Promise<unknown>): ChromiumPeers {
+export function useChromiumPeers(afterEachTest: (failed: boolean) => Promise<unknown>): ChromiumPeers {
   const harness = {
     newPage: () => harness.browser.newPage(),
     openPeer: (page: Page, bootstrapUrl: string) => openPeer(page, harness.server.pageUrl, bootstrapUrl),
@@ -38,12 +39,13 @@ export function useChromiumPeers(afterEachTest: () => Promise<unknown>): Chromiu
     harness.browser = await launchChromium({ origin: harness.server.origin });
   });
   afterEach(async (context) => {
-    if (context.task.result?.state === 'fail') {
+    const failed = context.task.result?.state === 'fail';
+    if (failed) {
       const shots = await harness.browser.screenshots(context.task.name);
       console.log('screenshots kept:', shots.join(', '));
     }
     for (const page of harness.browser.context.pages()) await page.close().catch(() => {});
-    await afterEachTest();
+    await afterEachTest(failed);
   });
   afterAll(async () => {
     await harness.browser?.close();
@@ -78,5 +80,14 @@ export async function until<T>(
   what: string,
   timeoutMs = 30_000,
 ): Promise<T> {
-  return waitFor(async () => probe(await view(page)), timeoutMs, what);
+  try {
+    return await waitFor(async () => probe(await view(page)), timeoutMs, what);
+  } catch (err) {
+    // Say what the tab saw, so a failure in CI can be read without a rerun.
+    const seen = await view(page).then(
+      (v) => JSON.stringify({ self: v.self, peers: v.peers, notices: v.notices }),
+      (e: Error) => `(no snapshot: ${e.message})`,
+    );
+    throw new Error(`${(err as Error).message}; the tab saw ${seen}`, { cause: err });
+  }
 }

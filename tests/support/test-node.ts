@@ -66,6 +66,13 @@ export async function startTestNode(
   });
 }
 
+/** Prints a node's last log lines at info and above: what a failed test needs to be read from CI output. */
+export function printLogs(node: Pick<TestNode, 'logs'> | undefined, label: string, lines = 60): void {
+  if (!node) return;
+  const tail = node.logs.filter((line) => Number(line.level) >= 30).slice(-lines);
+  console.log(`--- ${label}: last ${tail.length} log lines\n${tail.map((line) => JSON.stringify(line)).join('\n')}`);
+}
+
 /** Where a test node takes TCP peers, as `--connect` wants it. */
 export function at(node: { tcpPort: number }): { host: string; port: number } {
   return { host: '127.0.0.1', port: node.tcpPort };
