@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { until, useChromiumPeers, view } from '../support/browser-pages.ts';
 import { putShared, randomFile, readShared } from '../support/files.ts';
 import { seededBytes } from '../support/seeded-bytes.ts';
-import { makeTempDir, printLogs, startTestNode, waitFor } from '../support/test-node.ts';
+import { makeTempDir, startTestNode, waitFor } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 import type { TestWindow } from '../support/browser-peer-entry.ts';
 
@@ -22,10 +22,7 @@ const SEED = 42;
 const NODE_UPLOAD_LIMIT = 1024 * 1024;
 
 let node: TestNode;
-const tabs = useChromiumPeers(async (failed) => {
-  if (failed) printLogs(node, 'the node');
-  await node?.close();
-});
+const tabs = useChromiumPeers(async () => node?.close());
 
 describe('browser peer in Chromium', () => {
   it('joins a node through /signal, links over WebRTC and chats both ways', async () => {

@@ -6,7 +6,7 @@ import { until, useChromiumPeers, view } from '../support/browser-pages.ts';
 import { randomFile } from '../support/files.ts';
 import { seededBytes } from '../support/seeded-bytes.ts';
 import { StandardPeer } from '../support/standard-peer.ts';
-import { printLogs, startTestNode, waitFor } from '../support/test-node.ts';
+import { startTestNode, waitFor } from '../support/test-node.ts';
 import type { TestNode } from '../support/test-node.ts';
 import type { TestWindow } from '../support/browser-peer-entry.ts';
 
@@ -30,8 +30,7 @@ const LATE_COPY_GRACE_MS = 1_000;
 
 let node: TestNode | undefined;
 let standard: StandardPeer | undefined;
-const tabs = useChromiumPeers(async (failed) => {
-  if (failed) printLogs(node, 'the node');
+const tabs = useChromiumPeers(async () => {
   await Promise.all([node?.close(), standard?.close()]);
   node = standard = undefined;
 });

@@ -26,10 +26,9 @@ export interface ChromiumPeers {
 
 /**
  * Registers the suite hooks and returns the harness (filled in by beforeAll). `afterEachTest` closes
- * what the test started besides the pages (nodes, standard peers); `failed` says whether to print
- * what they logged first.
+ * what the test started besides the pages (nodes, standard peers).
  */
-export function useChromiumPeers(afterEachTest: (failed: boolean) => Promise<unknown>): ChromiumPeers {
+export function useChromiumPeers(afterEachTest: () => Promise<unknown>): ChromiumPeers {
   const harness = {
     newPage: () => harness.browser.newPage(),
     openPeer: (page: Page, bootstrapUrl: string) => openPeer(page, harness.server.pageUrl, bootstrapUrl),
@@ -39,13 +38,12 @@ export function useChromiumPeers(afterEachTest: (failed: boolean) => Promise<unk
     harness.browser = await launchChromium({ origin: harness.server.origin });
   });
   afterEach(async (context) => {
-    const failed = context.task.result?.state === 'fail';
-    if (failed) {
+    if (context.task.result?.state === 'fail') {
       const shots = await harness.browser.screenshots(context.task.name);
       console.log('screenshots kept:', shots.join(', '));
     }
     for (const page of harness.browser.context.pages()) await page.close().catch(() => {});
-    await afterEachTest(failed);
+    await afterEachTest();
   });
   afterAll(async () => {
     await harness.browser?.close();

@@ -46,7 +46,7 @@ export async function startTestNode(
   const config = loopbackConfig({ dir, logLevel: 'debug', logToStdout: false, maxUpload: 1024 ** 3, ...overrides });
 
   const node = await startNode(config, { ...options, log });
-  return Object.assign(node, {
+  const testNode: TestNode = Object.assign(node, {
     logs,
     async api(path: string, init: { method?: string; body?: unknown } = {}) {
       const response = await fetch(`${node.apiUrl}${path}`, {
@@ -64,14 +64,15 @@ export async function startTestNode(
       return waitFor(() => logs.find(predicate), timeoutMs, 'a matching log line');
     },
   });
+  nodesOfThisTest.push(testNode);
+  return testNode;
 }
 
-/** Prints a node's last log lines at info and above: what a failed test needs to be read from CI output. */
-export function printLogs(node: Pick<TestNode, 'logs'> | undefined, label: string, lines = 60): void {
-  if (!node) return;
-  const tail = node.logs.filter((line) => Number(line.level) >= 30).slice(-lines);
-  console.log(`--- ${label}: last ${tail.length} log lines\n${tail.map((line) => JSON.stringify(line)).join('\n')}`);
-}
+/**
+ * Every node started since the current test began (closed ones too): failure-logs.ts prints what
+ * they logged when the test fails, so a failure in CI can be read without a rerun.
+ */
+export const nodesOfThisTest: TestNode[] = [];
 
 /** Where a test node takes TCP peers, as `--connect` wants it. */
 export function at(node: { tcpPort: number }): { host: string; port: number } {
