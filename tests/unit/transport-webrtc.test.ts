@@ -174,20 +174,38 @@ describe('WebRTC transport', () => {
   });
 
   it('queues candidates that arrive before the description, and reports matching fingerprints', async () => {
+    // Hold everything for the offerer, then deliver the answerer's candidates ahead of its answer
+    // (a relayed signalling path can reorder them so).
     const held: WebRtcSignal[] = [];
+    const toAnswerer: WebRtcSignal[] = [];
     let released = false;
-    const { offerer, answerer } = manualPair({
-      // Hold everything for the answerer, then deliver every candidate ahead of the offer.
-      toAnswerer: (msg, to) => {
-        if (released) void to.handle(msg);
+    const ends: { offerer?: WebRtcConnection; answerer?: WebRtcConnection } = {};
+    const common = { RTCPeerConnection: nodeRtcPeerConnection, iceServers: [], bindAddress: LOOPBACK };
+    ends.offerer = createWebRtcConnection({
+      ...common,
+      role: 'offerer',
+      signal: (msg) => {
+        toAnswerer.push(msg);
+        queueMicrotask(() => void ends.answerer!.handle(msg));
+      },
+    });
+    ends.answerer = createWebRtcConnection({
+      ...common,
+      role: 'answerer',
+      signal: (msg) => {
+        if (released) queueMicrotask(() => void ends.offerer!.handle(msg));
         else held.push(msg);
       },
     });
+    const { offerer, answerer } = ends as Required<typeof ends>;
     await expect.poll(() => held.some((m) => 'sdp' in m) && held.some((m) => 'candidate' in m)).toBe(true);
+    // Until it has the answer, the offerer keeps its own candidates (see connect.ts): the offer went alone.
+    expect(toAnswerer.map((m) => ('sdp' in m ? 'sdp' : 'candidate'))).toEqual(['sdp']);
     released = true;
     const ordered = [...held.filter((m) => 'candidate' in m), ...held.filter((m) => 'sdp' in m)];
-    await Promise.all(ordered.map((m) => answerer.handle(m)));
+    await Promise.all(ordered.map((m) => offerer.handle(m)));
     keep(await Promise.all([offerer.transport, answerer.transport]));
+    expect(toAnswerer.some((m) => 'candidate' in m)).toBe(true);
     const fingerprint = /^sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$/;
     expect(offerer.fingerprints().local).toMatch(fingerprint);
     expect(offerer.fingerprints().local).toBe(answerer.fingerprints().remote);

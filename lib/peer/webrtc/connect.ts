@@ -88,6 +88,11 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
   let localSdp: string | null = null;
   let remoteSdp: string | null = null;
   const earlyCandidates: RTCIceCandidateInit[] = [];
+  // The offerer keeps its own candidates until the answer is set. Sent at once, they let the answerer
+  // run ICE and DTLS to us while the answer is still on its way or waiting for our event loop, and
+  // libdatachannel fails that DTLS handshake ("unknown CA": no remote fingerprint to check the
+  // certificate against yet). Seen as 3-7 failed links in 60 on a busy machine; none once held.
+  const heldLocalCandidates: RTCIceCandidateInit[] = [];
   let chain: Promise<void> = Promise.resolve();
   let settle!: { resolve: (t: WebRtcTransport) => void; reject: (err: Error) => void };
   const transportReady = new Promise<WebRtcTransport>((resolve, reject) => (settle = { resolve, reject }));
@@ -159,7 +164,9 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
     const c = (e as RTCPeerConnectionIceEvent).candidate;
     if (!c?.candidate) return; // end of candidates
     if (options.candidateFilter && !options.candidateFilter(c.candidate)) return;
-    signal({ candidate: { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } });
+    const candidate = { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
+    if (options.role === 'offerer' && remoteSdp === null) heldLocalCandidates.push(candidate);
+    else signal({ candidate });
   });
   whileNegotiating(pc, 'connectionstatechange', () => {
     if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
@@ -200,6 +207,7 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
         await pc.setRemoteDescription({ type: msg.sdp.type, sdp });
         remoteSdp = msg.sdp.sdp;
         for (const candidate of earlyCandidates.splice(0)) await addCandidate(candidate);
+        for (const candidate of heldLocalCandidates.splice(0)) signal({ candidate });
         if (options.role === 'answerer') {
           const answer = await pc.createAnswer();
           await pc.setLocalDescription(answer);
