@@ -91,6 +91,7 @@ export class TransferService extends Emitter<TransferServiceEvents> {
       partialStore: (fileId) => (options.reshare === false ? null : this.#verifiedStore(fileId)),
       hasher: options.hasher,
       bucket: new TokenBucket(options.uploadLimit ?? 0, { timers: options.timers }),
+      timers: options.timers,
       log: options.log,
     });
     this.bridge = options.reshare === false ? null : new FileBridge({
