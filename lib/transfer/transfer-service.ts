@@ -326,8 +326,8 @@ export class TransferService extends Emitter<TransferServiceEvents> {
   }
 
   #announceHave(record: TransferRecord, pieces: number[]): void {
-    if (this.#o.reshare === false) return;
-    announceHave(record, pieces, this.#o.peer.primaryConnections());
+    const store = this.#downloads.get(record.transfer_id)?.store;
+    if (this.#o.reshare !== false && store) announceHave(record, store, pieces, this.#o.peer.primaryConnections());
   }
 
   // ---- wire ------------------------------------------------------------------------------------
