@@ -128,7 +128,7 @@ export class ChunkServer {
     try {
       for (;;) {
         this.#readAhead(queue);
-        const next = await this.#order.turn(connection, () => this.#sendable(connection, queue));
+        const next = await this.#order.turn(connection, connection.isSwarm, () => this.#sendable(connection, queue));
         if (!next) {
           if (connection.state === 'closed' || queue.waiting.length === 0) return;
           continue; // a request came after the order found none

@@ -29,10 +29,11 @@ export interface QueuedChunk {
 
 /**
  * A request for bytes this node sent to a connected peer less than this long ago waits until then,
- * even when the upload is idle: the peer that got them announces them within ~25 ms (have-batcher.ts)
+ * even when the upload is idle: the peer that got them announces them within 100 ms (have-batcher.ts)
  * and a requester connected to it fetches them there and cancels the request here. The bucket keeps
  * its tokens meanwhile (a quarter second of burst), so a short wait costs little when nobody else
- * has them; a requester not connected to that peer waits this long once per such request.
+ * has them; a requester not connected to that peer waits this long once per such request. A
+ * standard peer's requests are never held: it learns nothing from `have`s and cannot relay.
  */
 export const HOLD_RECENTLY_SENT_MS = 500;
 
@@ -41,6 +42,8 @@ export const SENT_UNIT_BYTES = 64 * 1024;
 
 interface Waiter<T extends QueuedChunk> {
   peer: object;
+  /** Whether its requests may be held back (see HOLD_RECENTLY_SENT_MS). */
+  relays: boolean;
   /** The connection's queued requests now (cancelled ones left out); empty once it has none. */
   queued(): readonly T[];
   resolve(chosen: T | undefined): void;
@@ -67,12 +70,14 @@ export class UploadOrder {
 
   /**
    * Waits for this connection's turn and returns the request it is to send now (its bytes already
-   * taken from the bucket), or undefined when it has nothing left to send.
+   * taken from the bucket), or undefined when it has nothing left to send. `relays`: the peer can
+   * fetch from its neighbours what they announce (a swarm peer), so its requests may be held back;
+   * a standard peer's never are.
    */
-  turn<T extends QueuedChunk>(peer: object, queued: () => readonly T[]): Promise<T | undefined> {
+  turn<T extends QueuedChunk>(peer: object, relays: boolean, queued: () => readonly T[]): Promise<T | undefined> {
     if (this.#bucket.unlimited) return Promise.resolve(queued()[0]);
     return new Promise((resolve) => {
-      this.#waiters.add({ peer, queued, resolve } as Waiter<QueuedChunk>);
+      this.#waiters.add({ peer, relays, queued, resolve } as Waiter<QueuedChunk>);
       if (!this.#granting) void this.#grant();
       else this.#wake?.();
     });
@@ -162,7 +167,9 @@ export class UploadOrder {
         continue;
       }
       for (const chunk of queued) {
-        const { times, heldUntil } = this.standing(chunk);
+        const standing = this.standing(chunk);
+        const times = standing.times;
+        const heldUntil = waiter.relays ? standing.heldUntil : 0;
         const held = heldUntil > now;
         const better =
           !best ||

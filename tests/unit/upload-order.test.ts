@@ -10,11 +10,11 @@ const settle = async () => {
 };
 
 /** One connection's queue: `turn` takes the granted request out of it, as the chunk server does. */
-function connection(order: UploadOrder, queued: QueuedChunk[]) {
+function connection(order: UploadOrder, queued: QueuedChunk[], relays = true) {
   const peer = {};
   const granted: number[] = [];
   const next = async () => {
-    const chosen = await order.turn(peer, () => queued);
+    const chosen = await order.turn(peer, relays, () => queued);
     if (chosen) {
       queued.splice(queued.indexOf(chosen), 1);
       granted.push(chosen.chunkIndex);
@@ -53,6 +53,13 @@ describe('UploadOrder', () => {
     timers.advance(HOLD_RECENTLY_SENT_MS);
     await settle();
     expect((await late)?.chunkIndex).toBe(0);
+  });
+
+  it('never holds back the requests of a peer that cannot fetch from neighbours (a standard peer)', async () => {
+    const timers = new ManualTimers();
+    const order = new UploadOrder(new TokenBucket(8 * 1024 * KiB, { burst: 4096 * KiB, timers }), timers);
+    await connection(order, [chunk(0)]).next();
+    expect((await connection(order, [chunk(0)], false).next())?.chunkIndex).toBe(0);
   });
 
   it('forgets what a peer got when it goes', async () => {
