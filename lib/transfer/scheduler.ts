@@ -137,11 +137,20 @@ export class Scheduler {
     const sent: ChunkRequest[] = [];
     if (this.#pool.complete) return sent;
     const order = this.#fillOrder();
-    this.#fastestPartialBps = 0;
-    for (const peer of order)
-      if (!peer.hasAll) this.#fastestPartialBps = Math.max(this.#fastestPartialBps, peer.pipeline.rateBps);
+    this.#fastestPartialBps = Math.max(0, ...order.filter((peer) => !peer.hasAll).map((peer) => peer.pipeline.rateBps));
+    // Partial peers first, one request per peer per round: what they have is spread over all of
+    // them instead of the best-scored one's window taking it all (one downloader then served most
+    // of a 12-peer swarm while the others idled: bench `swarm`). Then seeders, best score first.
+    let filling = order.filter((peer) => !peer.hasAll);
+    while (filling.length > 0) {
+      filling = filling.filter((peer) => {
+        const chunk = peer.pipeline.hasRoom ? pickNewChunk(this.#pickContext, peer) : undefined;
+        if (chunk !== undefined) sent.push(this.#send(peer, chunk, now));
+        return chunk !== undefined;
+      });
+    }
     for (const peer of order) {
-      while (peer.pipeline.hasRoom) {
+      while (peer.hasAll && peer.pipeline.hasRoom) {
         const chunk = pickNewChunk(this.#pickContext, peer);
         if (chunk === undefined) break;
         sent.push(this.#send(peer, chunk, now));
