@@ -3,12 +3,14 @@ import type { Hasher } from './hasher.ts';
 import type { Library } from './library.ts';
 import { chunkCount, chunkRange } from './manifest.ts';
 import type { TokenBucket } from './token-bucket.ts';
+import { UploadOrder, type QueuedChunk } from './upload-order.ts';
 import type { Connection } from '../peer/connection.ts';
 import { allocChunkFrame, CHUNK_FRAME_HEADER_BYTES, encodeChunkFrame } from '../peer/wire/chunk-frame.ts';
 import { bytesToBase64 } from '../util/base64.ts';
 import { HASH_BYTES } from './hasher.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import type { Logger } from '../util/logger.ts';
+import type { Timers } from '../util/timers.ts';
 
 /**
  * Answers chunk requests: from a complete shared file (each piece checked against its hash before
@@ -17,7 +19,8 @@ import type { Logger } from '../util/logger.ts';
  * chunk frames; standard peers base64 `file_chunk` messages in the chunk size we announced to them.
  *
  * One queue per connection keeps a flood of requests from one peer bounded and answers in request
- * order. Within it, up to MAX_READS_AHEAD requests (and READ_AHEAD_BYTES) are read and verified at
+ * order; under an upload cap, the request sent next across all connections is the least-sent one
+ * (upload-order.ts: a capped seeder spreads distinct pieces through a swarm first). Within a queue, up to MAX_READS_AHEAD requests (and READ_AHEAD_BYTES) are read and verified at
  * once while earlier ones are sent, so the disk, the hashing and the socket overlap instead of
  * taking turns; sending awaits the connection's back-pressure, which holds the read-ahead too.
  */
@@ -39,6 +42,7 @@ export interface ChunkServerDeps {
   partialStore(fileId: string): DownloadStore | null;
   hasher: Hasher;
   bucket: TokenBucket;
+  timers?: Timers;
   log: Logger;
 }
 
@@ -48,17 +52,18 @@ interface Prepared {
   frame: Uint8Array | null;
 }
 
-interface Started {
+/** A queued request: waiting, or with its read started (`prepared`). */
+interface Queued extends QueuedChunk {
   request: ServeRequest;
-  bytes: number;
-  prepared: Promise<Prepared | null>;
+  prepared: Promise<Prepared | null> | null;
   cancelled: boolean;
 }
 
 interface PeerQueue {
-  waiting: ServeRequest[];
-  /** Reads started, in request order; the head is sent next. */
-  started: Started[];
+  /** Requests not read yet, in request order. */
+  waiting: Queued[];
+  /** Reads started, in request order. */
+  started: Queued[];
   startedBytes: number;
   running: boolean;
   /** A flood over MAX_QUEUED_REQUESTS_PER_PEER is logged once, not once per dropped request. */
@@ -69,10 +74,13 @@ export class ChunkServer {
   #deps: ChunkServerDeps;
   #queues = new Map<Connection, PeerQueue>();
   #leafCache = new Map<string, Uint8Array>();
+  /** Which queued request goes out next, across connections (least-sent first under a cap). */
+  #order: UploadOrder;
   bytesServed = 0;
 
   constructor(deps: ChunkServerDeps) {
     this.#deps = deps;
+    this.#order = new UploadOrder(deps.bucket, deps.timers);
   }
 
   enqueue(connection: Connection, request: ServeRequest): void {
@@ -80,7 +88,10 @@ export class ChunkServer {
     if (!queue) {
       queue = { waiting: [], started: [], startedBytes: 0, running: false, floodLogged: false };
       this.#queues.set(connection, queue);
-      connection.once('close', () => this.#queues.delete(connection));
+      connection.once('close', () => {
+        this.#queues.delete(connection);
+        this.#order.forgetPeer(connection);
+      });
     }
     if (queue.waiting.length + queue.started.length >= MAX_QUEUED_REQUESTS_PER_PEER) {
       if (!queue.floodLogged) {
@@ -92,7 +103,7 @@ export class ChunkServer {
     }
     // A new episode once the queue has drained to half: a steady flood is logged once.
     if (queue.waiting.length + queue.started.length < MAX_QUEUED_REQUESTS_PER_PEER / 2) queue.floodLogged = false;
-    queue.waiting.push(request);
+    queue.waiting.push({ ...request, request, bytes: this.#answerBytes(request), prepared: null, cancelled: false });
     if (!queue.running) void this.#drain(connection, queue);
   }
 
@@ -101,7 +112,7 @@ export class ChunkServer {
     if (!queue) return;
     const same = (r: ServeRequest) =>
       r.fileId === request.fileId && r.chunkIndex === request.chunkIndex && r.chunkSize === request.chunkSize;
-    queue.waiting = queue.waiting.filter((r) => !same(r));
+    queue.waiting = queue.waiting.filter((q) => !same(q.request));
     // Already being read: the read finishes (it cannot be stopped) but nothing is sent.
     for (const started of queue.started) if (same(started.request)) started.cancelled = true;
   }
@@ -109,17 +120,22 @@ export class ChunkServer {
   /** Forgets cached piece hashes of a file that is no longer shared. */
   forget(fileId: string): void {
     this.#leafCache.delete(fileId);
+    this.#order.forget(fileId);
   }
 
   async #drain(connection: Connection, queue: PeerQueue): Promise<void> {
     queue.running = true;
     try {
       for (;;) {
-        if (connection.state === 'closed') return;
         this.#readAhead(queue);
-        const next = queue.started.shift();
-        if (!next) return;
-        const prepared = await next.prepared;
+        const next = await this.#order.turn(connection, connection.isSwarm, () => this.#sendable(connection, queue));
+        if (!next) {
+          if (connection.state === 'closed' || queue.waiting.length === 0) return;
+          continue; // a request came after the order found none
+        }
+        if (next.prepared === null) this.#start(queue, next, queue.waiting.indexOf(next));
+        queue.started.splice(queue.started.indexOf(next), 1);
+        const prepared = await next.prepared!;
         queue.startedBytes -= next.bytes;
         if (next.cancelled) continue;
         this.#readAhead(queue); // refill while this one is sent
@@ -130,23 +146,46 @@ export class ChunkServer {
     }
   }
 
+  /** What this connection may send now: its requests, oldest first (none once it closed). */
+  #sendable(connection: Connection, queue: PeerQueue): Queued[] {
+    if (connection.state === 'closed') return [];
+    // A cancelled read is no longer counted: it ends on its own and nothing is sent.
+    for (const started of queue.started) if (started.cancelled) queue.startedBytes -= started.bytes;
+    queue.started = queue.started.filter((started) => !started.cancelled);
+    return [...queue.started, ...queue.waiting];
+  }
+
   #readAhead(queue: PeerQueue): void {
     while (
       queue.waiting.length > 0 &&
       queue.started.length < MAX_READS_AHEAD &&
       (queue.started.length === 0 || queue.startedBytes < READ_AHEAD_BYTES)
     ) {
-      const request = queue.waiting.shift()!;
-      const bytes = request.chunkSize;
-      const prepared = this.#prepare(request).catch((err: Error) => {
-        this.#deps.log.warn({ file: request.fileId, reason: err.message }, 'cannot serve a chunk');
-        return null;
-      });
-      queue.started.push({ request, bytes, prepared, cancelled: false });
-      queue.startedBytes += bytes;
+      this.#start(queue, queue.waiting[0]!, 0);
     }
   }
 
+  /** Starts reading the waiting request at `index`. */
+  #start(queue: PeerQueue, queued: Queued, index: number): void {
+    queue.waiting.splice(index, 1);
+    const { request } = queued;
+    queued.prepared = this.#prepare(request).catch((err: Error) => {
+      this.#deps.log.warn({ file: request.fileId, reason: err.message }, 'cannot serve a chunk');
+      return null;
+    });
+    queue.started.push(queued);
+    queue.startedBytes += queued.bytes;
+  }
+
+  /** Bytes the answer to `request` carries (its chunk size when the file is unknown: it is not served then). */
+  #answerBytes(request: ServeRequest): number {
+    const size = this.#deps.library.get(request.fileId)?.size ?? this.#deps.partialStore(request.fileId)?.fileSize;
+    if (size === undefined || request.chunkIndex >= chunkCount(size, request.chunkSize)) return request.chunkSize;
+    const range = chunkRange(size, request.chunkSize, request.chunkIndex);
+    return range.end - range.start;
+  }
+
+  /** Sends a request whose bytes the upload order has already taken from the bucket. */
   async #send(connection: Connection, request: ServeRequest, prepared: Prepared | null): Promise<void> {
     if (!prepared) {
       // The reference peer stays silent; swarm peers are told, so they can ask someone else at once.
@@ -160,7 +199,6 @@ export class ChunkServer {
       return;
     }
     const { data } = prepared;
-    await this.#deps.bucket.take(data.byteLength);
     try {
       if (connection.isSwarm) {
         await connection.sendFrame(prepared.frame ?? encodeChunkFrame({ ...request, data }), 'bulk');

@@ -45,6 +45,16 @@ export const SWARM_REQUEST_BYTES = 1024 * 1024;
  */
 export const MIN_REQUESTS_PER_FILE = 64;
 export const MIN_SWARM_REQUEST_BYTES = 256 * 1024;
+
+/**
+ * The swarm request size for a file (see above), at most `linkLimit` bytes (what one frame of the
+ * link carries), as a multiple of the piece size. Seeders are asked in it, and a node still
+ * downloading announces its pieces in groups of it, so a neighbour fetches in it too.
+ */
+export function swarmRequestBytes(fileSize: number, pieceSize: number, linkLimit = Infinity): number {
+  const wanted = Math.min(linkLimit, Math.max(MIN_SWARM_REQUEST_BYTES, Math.min(SWARM_REQUEST_BYTES, fileSize / MIN_REQUESTS_PER_FILE)));
+  return Math.max(pieceSize, Math.floor(wanted / pieceSize) * pieceSize);
+}
 /**
  * No new requests while this many received bytes wait to be written: when the disk is slower than
  * the network, the backlog stays in the kernel's socket buffers and the seeder's queue, not in our

@@ -9,7 +9,7 @@ import type { PeerStats } from './scheduler.ts';
 import type { TransferRecord } from './transfer-record.ts';
 import type { Logger } from '../util/logger.ts';
 import type { TimerHandle } from '../util/timers.ts';
-import { MAX_PENDING_WRITE_BYTES, MAX_REQUESTED_BYTES, MIN_REQUESTS_PER_FILE, MIN_SWARM_REQUEST_BYTES, SWARM_REQUEST_BYTES } from './download-deps.ts';
+import { MAX_PENDING_WRITE_BYTES, MAX_REQUESTED_BYTES, swarmRequestBytes } from './download-deps.ts';
 import type { DownloadDeps, DownloadStore } from './download-deps.ts';
 
 /**
@@ -138,12 +138,7 @@ export class Download {
    * frame of that seeder's link. A multiple of the piece size.
    */
   #seederRequestBytes(peerId: string): number {
-    const linkLimit = this.#deps.maxChunkBytes?.(peerId) ?? Infinity;
-    const wanted = Math.min(
-      linkLimit,
-      Math.max(MIN_SWARM_REQUEST_BYTES, Math.min(SWARM_REQUEST_BYTES, this.record.file_size / MIN_REQUESTS_PER_FILE)),
-    );
-    return Math.max(this.pieceSize, Math.floor(wanted / this.pieceSize) * this.pieceSize);
+    return swarmRequestBytes(this.record.file_size, this.pieceSize, this.#deps.maxChunkBytes?.(peerId) ?? Infinity);
   }
 
   onHave(peerId: string, chunks: number[]): void {
@@ -319,8 +314,7 @@ export class Download {
   #request(now: number): void {
     const bucket = this.#deps.bucket;
     if (bucket.available() <= 0) return;
-    const requested = this.#scheduler!.stats().peers.reduce((sum, p) => sum + p.inFlight * p.chunkSize, 0);
-    if (requested >= MAX_REQUESTED_BYTES) return;
+    if (this.#scheduler!.requestedBytes >= MAX_REQUESTED_BYTES) return;
     for (const request of this.#scheduler!.nextRequests(now)) {
       const source = this.#sources.get(request.peerId);
       if (!source) continue;

@@ -10,6 +10,10 @@
  *   or two in each, which would make a big-chunk peer download pieces we already have;
  * - a big-chunk peer samples a few rarest picks and takes the chunk with the most candidate pieces.
  *
+ * A seeder slower than the fastest partial peer is asked only for pieces no partial peer has
+ * (`sparesPartials`); a partial peer with room left also takes pieces already asked of a seeder
+ * when it has them all (`relayChunks`), the first answer cancelling the other.
+ *
  * Endgame, `endgameChunks`: once no candidate has a source, the peer's chunks that cover pieces
  * other peers are still fetching, oldest request first, each piece asked of at most
  * 1 + MAX_DUPLICATES_PER_PIECE peers at once.
@@ -33,15 +37,25 @@ export interface PickContext {
   readonly held: Uint8Array;
   /** Pieces per chunk of the largest chunk size among active peers. */
   alignPieces(): number;
+  /** The active seeders (peers with every piece). */
+  seeders(): Iterable<SourcePeer>;
+  /**
+   * True for a seeder slower than the fastest partial peer: it is asked only for pieces no partial
+   * peer has, so a capped seeder spends its upload on what the swarm lacks.
+   */
+  sparesPartials(peer: SourcePeer): boolean;
 }
 
 /** A chunk of this peer's with at least one candidate piece, rarest first; undefined when there is none. */
 export function pickNewChunk(ctx: PickContext, peer: SourcePeer): number | undefined {
   const { rarity } = ctx;
-  if (peer.hasAll ? rarity.sourcedCandidateCount === 0 : peer.candidates === 0) return undefined;
+  const spare = ctx.sparesPartials(peer);
+  const sourced = spare ? rarity.unannouncedCandidateCount : rarity.sourcedCandidateCount;
+  if (peer.hasAll ? sourced === 0 : peer.candidates === 0) return undefined;
   const have = peer.have;
   const accept = have ? (piece: number) => have[piece] === 1 : undefined;
-  const rarest = rarity.pickRarest(accept);
+  const maxPartial = spare ? 0 : Infinity;
+  const rarest = rarity.pickRarest(accept, maxPartial);
   if (rarest === undefined) return undefined;
   const level = rarity.availability(rarest);
   const g = peer.geometry;
@@ -55,7 +69,7 @@ export function pickNewChunk(ctx: PickContext, peer: SourcePeer): number | undef
   let best = g.chunkOf(start);
   let bestFresh = freshPieces(ctx, peer, best, level);
   for (let sample = 0; sample < BIG_CHUNK_SAMPLES && bestFresh < piecesIn(g, best); sample++) {
-    const chunk = g.chunkOf(rarity.pickRarest(accept)!);
+    const chunk = g.chunkOf(rarity.pickRarest(accept, maxPartial)!);
     const fresh = freshPieces(ctx, peer, chunk, level);
     if (fresh > bestFresh) [best, bestFresh] = [chunk, fresh];
   }
@@ -79,6 +93,30 @@ export function* endgameChunks(ctx: PickContext, peer: SourcePeer, now: number):
       if (!book.get(peer.id, chunk)) yield chunk;
     }
   }
+}
+
+/**
+ * Pieces asked of a seeder that this partial peer has announced since: its chunks covering them,
+ * so the piece comes from the neighbour and the first answer cancels the other request. A capped seeder in a swarm sends what it already
+ * sent to someone last (upload-order.ts), and a request queued there would otherwise hold the
+ * piece for seconds (bench `swarm`). Only requests whose every missing piece this peer has (else
+ * the seeder's answer is needed anyway), oldest first; pieces another peer is asked for already are
+ * left to it.
+ */
+export function* relayChunks(ctx: PickContext, peer: SourcePeer): Generator<number> {
+  const { book, held } = ctx;
+  if (peer.hasAll) return;
+  for (const seeder of ctx.seeders())
+    for (const request of book.forPeer(seeder.id)) {
+      let covered = true;
+      for (let piece = request.firstPiece; piece <= request.lastPiece && covered; piece++)
+        covered = held[piece] === 1 || peerHasPiece(peer, piece);
+      if (!covered) continue;
+      for (let piece = request.firstPiece; piece <= request.lastPiece; piece++) {
+        const chunk = peer.geometry.chunkOf(piece);
+        if (!held[piece] && book.count(piece) === 1 && !book.get(peer.id, chunk)) yield chunk;
+      }
+    }
 }
 
 /** Pieces of the chunk that are candidates this peer has, no more available than `level`. */

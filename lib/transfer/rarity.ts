@@ -51,6 +51,11 @@ export class RarityMap {
     return this.#candidates - (this.#buckets[0]?.length ?? 0);
   }
 
+  /** Candidates no partial peer has announced (only seeders have them, if any). */
+  get unannouncedCandidateCount(): number {
+    return this.#buckets[0]?.length ?? 0;
+  }
+
   /** Peers (seeders and partial) that have `piece`. */
   availability(piece: number): number {
     this.#check(piece);
@@ -104,10 +109,11 @@ export class RarityMap {
 
   /**
    * The rarest candidate with at least one source for which `accept` holds (omit it for a peer
-   * that has every piece), ties broken at random; undefined when there is none.
+   * that has every piece), ties broken at random; undefined when there is none. With `maxPartial`,
+   * only candidates that at most that many partial peers have.
    */
-  pickRarest(accept?: (piece: number) => boolean): number | undefined {
-    for (let count = 0; count < this.#buckets.length; count++) {
+  pickRarest(accept?: (piece: number) => boolean, maxPartial = Infinity): number | undefined {
+    for (let count = 0; count < this.#buckets.length && count <= maxPartial; count++) {
       if (count === 0 && this.#seeders === 0) continue; // nobody has these
       const bucket = this.#buckets[count]!;
       if (bucket.length === 0) continue;

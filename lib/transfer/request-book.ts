@@ -36,6 +36,7 @@ export class RequestBook {
   /** Requests covering each piece; most pieces have 0 or 1, the endgame adds a few. */
   readonly #byPiece: (ChunkRequest[] | undefined)[];
   readonly #late = new Map<string, Set<number>>();
+  #bytes = 0;
 
   constructor(pieceCount: number) {
     this.#byPiece = new Array<ChunkRequest[] | undefined>(pieceCount);
@@ -43,6 +44,11 @@ export class RequestBook {
 
   get size(): number {
     return this.#all.size;
+  }
+
+  /** Bytes of all outstanding requests. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   add(request: ChunkRequest): void {
@@ -53,6 +59,7 @@ export class RequestBook {
     }
     peer.set(request.chunkIndex, request);
     this.#all.add(request);
+    this.#bytes += request.bytes;
     for (let piece = request.firstPiece; piece <= request.lastPiece; piece++) {
       const list = this.#byPiece[piece];
       if (list) list.push(request);
@@ -73,6 +80,7 @@ export class RequestBook {
     peer.delete(chunkIndex);
     if (peer.size === 0) this.#byPeer.delete(peerId);
     this.#all.delete(request);
+    this.#bytes -= request.bytes;
     for (let piece = request.firstPiece; piece <= request.lastPiece; piece++) {
       const list = this.#byPiece[piece]!;
       list.splice(list.indexOf(request), 1);

@@ -21,6 +21,9 @@
  *   its last request ended and starts new runs at a boundary of the largest chunk size in use, so
  *   small-chunk peers fill whole big chunks instead of fragmenting them for big-chunk peers; a
  *   big-chunk peer prefers, among a few rarest samples, the chunk with the most candidate pieces.
+ * - Partial peers are filled first; a seeder slower than the fastest partial peer is asked only for
+ *   pieces no partial peer has, and a partial peer with room takes over a seeder request whose
+ *   pieces it has (piece-picker.ts): a capped seeder's upload goes to what the swarm lacks.
  * - Each peer's window (peer-pipeline.ts) follows its measured speed; fast peers get deep queues.
  * - A request past its deadline is withdrawn: its pieces become candidates, the peer is penalised
  *   and its window halves. Its answer is still accepted if the pieces are still missing.
@@ -33,7 +36,7 @@
  */
 import { ChunkGeometry } from './chunk-geometry.ts';
 import type { BadChunkKind } from './peer-score.ts';
-import { ENDGAME_STRAGGLER_FRACTION, endgameChunks, pickNewChunk, type PickContext } from './piece-picker.ts';
+import { ENDGAME_STRAGGLER_FRACTION, endgameChunks, pickNewChunk, relayChunks, type PickContext } from './piece-picker.ts';
 import { PiecePool } from './piece-pool.ts';
 import { RequestBook, type ChunkRequest } from './request-book.ts';
 import { createSourcePeer, sourcePeerStats, type SourcePeer } from './source-peer.ts';
@@ -69,6 +72,8 @@ export class Scheduler {
   readonly #stall: StallWatch;
   /** Largest chunk size in use, in pieces: new runs start at its boundaries. */
   #alignPieces = 1;
+  /** Measured rate of the fastest partial source, updated by nextRequests. */
+  #fastestPartialBps = 0;
   /** Never later than the earliest deadline of an outstanding request (removals only raise the true one). */
   #deadlineFloor = Infinity;
   readonly #pickContext: PickContext;
@@ -87,6 +92,8 @@ export class Scheduler {
       book: this.#book,
       held: this.#pool.held,
       alignPieces: () => this.#alignPieces,
+      seeders: () => [...this.#peers.values()].filter((peer) => peer.hasAll && !peer.score.banned),
+      sparesPartials: (peer) => peer.hasAll && peer.pipeline.rateBps < this.#fastestPartialBps,
     };
     this.#updateCoverage(options.now);
   }
@@ -130,11 +137,30 @@ export class Scheduler {
     const sent: ChunkRequest[] = [];
     if (this.#pool.complete) return sent;
     const order = this.#fillOrder();
+    this.#fastestPartialBps = Math.max(0, ...order.filter((peer) => !peer.hasAll).map((peer) => peer.pipeline.rateBps));
+    // Partial peers first, one request per peer per round: what they have is spread over all of
+    // them instead of the best-scored one's window taking it all (one downloader then served most
+    // of a 12-peer swarm while the others idled: bench `swarm`). Then seeders, best score first.
+    let filling = order.filter((peer) => !peer.hasAll);
+    while (filling.length > 0) {
+      filling = filling.filter((peer) => {
+        const chunk = peer.pipeline.hasRoom ? pickNewChunk(this.#pickContext, peer) : undefined;
+        if (chunk !== undefined) sent.push(this.#send(peer, chunk, now));
+        return chunk !== undefined;
+      });
+    }
     for (const peer of order) {
-      while (peer.pipeline.hasRoom) {
+      while (peer.hasAll && peer.pipeline.hasRoom) {
         const chunk = pickNewChunk(this.#pickContext, peer);
         if (chunk === undefined) break;
         sent.push(this.#send(peer, chunk, now));
+      }
+    }
+    for (const peer of order) {
+      if (!peer.pipeline.hasRoom || peer.hasAll) continue;
+      for (const chunk of relayChunks(this.#pickContext, peer)) {
+        sent.push(this.#send(peer, chunk, now));
+        if (!peer.pipeline.hasRoom) break;
       }
     }
     if (this.#pool.rarity.sourcedCandidateCount === 0) {
@@ -255,6 +281,11 @@ export class Scheduler {
     return this.#stall.stalled(now) ? 'stalled' : 'running';
   }
 
+  /** Bytes requested and not yet answered, across all peers. */
+  get requestedBytes(): number {
+    return this.#book.bytes;
+  }
+
   hasPiece(piece: number): boolean {
     return this.#pool.held[piece] === 1;
   }
@@ -283,11 +314,15 @@ export class Scheduler {
 
   // ---- picking ------------------------------------------------------------------------------
 
-  /** Active peers, best score first (trusted peers get first pick of the rarest pieces). */
+  /**
+   * Active peers: partial peers first, so what they have goes to them before a seeder is asked for
+   * it (a seeder's upload is often the swarm's scarcest); then best score first (trusted peers get
+   * first pick of the rarest pieces).
+   */
   #fillOrder(): SourcePeer[] {
     return [...this.#peers.values()]
       .filter((peer) => !peer.score.banned)
-      .sort((a, b) => b.score.value - a.score.value);
+      .sort((a, b) => Number(a.hasAll) - Number(b.hasAll) || b.score.value - a.score.value);
   }
 
   #send(peer: SourcePeer, chunk: number, now: number): ChunkRequest {

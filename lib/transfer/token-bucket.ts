@@ -56,4 +56,13 @@ export class TokenBucket {
       await new Promise<void>((resolve) => this.#timers.setTimeout(resolve, wait));
     }
   }
+
+  /** Waits until `bytes` could be taken, without taking them. */
+  async ready(bytes: number): Promise<void> {
+    for (;;) {
+      const wait = this.delayFor(bytes);
+      if (wait === 0) return;
+      await new Promise<void>((resolve) => this.#timers.setTimeout(resolve, wait));
+    }
+  }
 }

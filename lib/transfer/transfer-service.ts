@@ -91,6 +91,7 @@ export class TransferService extends Emitter<TransferServiceEvents> {
       partialStore: (fileId) => (options.reshare === false ? null : this.#verifiedStore(fileId)),
       hasher: options.hasher,
       bucket: new TokenBucket(options.uploadLimit ?? 0, { timers: options.timers }),
+      timers: options.timers,
       log: options.log,
     });
     this.bridge = options.reshare === false ? null : new FileBridge({
@@ -325,8 +326,8 @@ export class TransferService extends Emitter<TransferServiceEvents> {
   }
 
   #announceHave(record: TransferRecord, pieces: number[]): void {
-    if (this.#o.reshare === false) return;
-    announceHave(record, pieces, this.#o.peer.primaryConnections());
+    const store = this.#downloads.get(record.transfer_id)?.store;
+    if (this.#o.reshare !== false && store) announceHave(record, store, pieces, this.#o.peer.primaryConnections());
   }
 
   // ---- wire ------------------------------------------------------------------------------------

@@ -100,6 +100,36 @@ describe('Scheduler API', () => {
     expect(pieceSet(scheduler.nextRequests(0))).toEqual([7]);
   });
 
+  it('asks a partial peer for pieces already asked of a seeder once it has them, and cancels the loser', () => {
+    const scheduler = make(8);
+    scheduler.addPeer('seeder', { chunkSize: 4 * PIECE, hasAll: true });
+    scheduler.addPeer('p', { chunkSize: 4 * PIECE, hasAll: false });
+    const toSeeder = scheduler.nextRequests(0);
+    expect(toSeeder.map((r) => r.peerId)).toEqual(['seeder', 'seeder']);
+    // The neighbour got chunk 1 elsewhere: it takes over the seeder's request for it.
+    scheduler.peerHas('p', 1);
+    const relayed = scheduler.nextRequests(10);
+    expect(relayed).toMatchObject([{ peerId: 'p', chunkIndex: 1 }]);
+    const result = scheduler.onChunk('p', 1, 20, 'ok');
+    expect(result.accepted).toEqual([4, 5, 6, 7]);
+    expect(result.cancel).toMatchObject([{ peerId: 'seeder', chunkIndex: 1 }]);
+  });
+
+  it('asks a seeder slower than a partial peer only for pieces no partial peer has', () => {
+    const scheduler = make(32);
+    scheduler.addPeer('seeder', { chunkSize: PIECE, hasAll: true });
+    scheduler.addPeer('p', { chunkSize: PIECE, hasAll: false });
+    for (let piece = 0; piece < 31; piece++) scheduler.peerHas('p', piece);
+    // Before any rate is known both are asked; the seeder's first pick is the piece only it has.
+    const first = scheduler.nextRequests(0);
+    expect(first.find((r) => r.peerId === 'seeder')?.firstPiece).toBe(31);
+    for (const r of first) scheduler.onChunk(r.peerId, r.chunkIndex, r.peerId === 'seeder' ? 400 : 5, 'ok');
+    // The partial peer answered 80x faster: the seeder is left alone, the partial peer gets the rest.
+    const next = scheduler.nextRequests(500);
+    expect(next.length).toBeGreaterThan(0);
+    expect(next.every((r) => r.peerId === 'p')).toBe(true);
+  });
+
   it('credits each piece once: a second good copy is redundant', () => {
     const scheduler = make(4);
     scheduler.addPeer('a', { chunkSize: PIECE, hasAll: true });
