@@ -5,6 +5,7 @@ import { dialError, endpointName, plainAddress } from './tcp-names.node.ts';
 import { startTls } from './tls-link.node.ts';
 import type { TlsUpgrade, Transport, TransportEvents } from './transport.ts';
 import { bytesToBase64 } from '../util/base64.ts';
+import { receivedFramePool } from './wire/frame-pool.ts';
 import { FrameReader, frameHeader } from './wire/frame-reader.ts';
 import { Emitter } from '../util/emitter.ts';
 
@@ -31,6 +32,10 @@ type PendingSend = { resolve: () => void; reject: (err: Error) => void };
  * into the kernel (the usual case), otherwise when this frame's write completes, which is never
  * later than 'drain'. So awaiting each `send` bounds what waits in user space to about one frame,
  * and the caller may reuse its buffer once `send` has resolved (not before: it is not copied).
+ *
+ * A large received frame that spans socket reads (every chunk frame: TLS hands over 16 KiB at a
+ * time) is assembled in a buffer of `receivedFramePool`; a consumer that is done with such a frame
+ * may give it back there (`release`), and the next one is assembled in it.
  */
 export class TcpTransport extends Emitter<TransportEvents> implements Transport {
   readonly kind = 'tcp' as const;
@@ -60,7 +65,10 @@ export class TcpTransport extends Emitter<TransportEvents> implements Transport 
     super();
     this.#socket = socket;
     this.maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
-    this.#reader = new FrameReader({ maxFrameBytes: this.maxFrameBytes });
+    this.#reader = new FrameReader({
+      maxFrameBytes: this.maxFrameBytes,
+      allocate: (length) => receivedFramePool.take(length),
+    });
     // Captured now: a destroyed socket forgets its remote address.
     this.remoteAddress = plainAddress(socket.remoteAddress);
     this.localAddress = plainAddress(socket.localAddress);
