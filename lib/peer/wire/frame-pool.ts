@@ -1,21 +1,27 @@
 /**
- * Reused buffers for large received frames.
+ * Reused buffers for large frames, received and sent.
  *
  * A downloading node receives its data as 1 MiB chunk frames, each assembled by the FrameReader into
  * a buffer of its own. Allocated fresh, every MiB received left a dead MiB behind for V8 to collect,
  * and V8 collects external memory late: that garbage was most of a downloader's peak RSS above its
  * idle size (bench/README.md, "memory / peak RSS"). From this pool, a frame's buffer goes back once
  * its consumer is done with it (the download, after the chunk's disk write), and the next frame is
- * assembled in it: the steady state of a transfer allocates no frame buffers.
+ * assembled in it: the steady state of a transfer allocates no frame buffers. A seeder reads the
+ * chunks it serves into frames of the pool too, and gives each back once sent.
+ *
+ * Every pooled frame starts FRAME_HEADER_BYTES into its buffer, so a transport can write the length
+ * prefix in front of it and send prefix and frame as one buffer (`withPrefix`): TLS copies a write of
+ * several buffers into one before encrypting it.
  *
  * Safety rests on one rule: `release` a frame only when nothing reads any view of it any more. A
  * frame never released is simply garbage, as before; releasing a buffer the pool did not lend, or
  * releasing twice, does nothing.
  */
+import { FRAME_HEADER_BYTES } from '../constants.ts';
 
 /** Payloads smaller than this are not worth pooling (JSON messages, small chunks). */
 export const POOLED_MIN_BYTES = 64 * 1024;
-/** Pooled buffers come in sizes rounded up to a multiple of this (1 MiB + 41-byte header -> 1 MiB + 64 KiB). */
+/** Pooled buffers come in sizes rounded up to a multiple of this (prefix + 41-byte header + 1 MiB -> 1 MiB + 64 KiB). */
 export const POOL_SIZE_STEP = 64 * 1024;
 /**
  * Free buffers kept at most: the downloader holds at most MAX_PENDING_WRITE_BYTES (8 MiB) of received
@@ -49,13 +55,23 @@ export class FramePool {
   /** A buffer of exactly `length` bytes, pooled when large enough. Its contents are undefined. */
   take(length: number): Uint8Array {
     if (length < POOLED_MIN_BYTES) return new Uint8Array(length);
-    const size = Math.ceil(length / POOL_SIZE_STEP) * POOL_SIZE_STEP;
+    const size = Math.ceil((FRAME_HEADER_BYTES + length) / POOL_SIZE_STEP) * POOL_SIZE_STEP;
     let buffer = this.#free.get(size)?.pop();
     if (buffer) this.#freeBytes -= size;
     else buffer = new ArrayBuffer(size);
     this.#lent.add(buffer);
     this.#lastUse = Date.now();
-    return new Uint8Array(buffer, 0, length);
+    return new Uint8Array(buffer, FRAME_HEADER_BYTES, length);
+  }
+
+  /**
+   * `frame` with the FRAME_HEADER_BYTES in front of it, when it is (a view from the start of) a frame
+   * this pool lent: those bytes are free for its length prefix. Null for any other buffer.
+   */
+  withPrefix(frame: Uint8Array): Uint8Array | null {
+    const buffer = frame.buffer;
+    if (frame.byteOffset !== FRAME_HEADER_BYTES || !(buffer instanceof ArrayBuffer) || !this.#lent.has(buffer)) return null;
+    return new Uint8Array(buffer, 0, FRAME_HEADER_BYTES + frame.length);
   }
 
   /** Gives back the buffer under `view` (any view of it): every view of it is invalid afterwards. */
@@ -101,5 +117,8 @@ function unref(timer: unknown): void {
   (timer as { unref?: () => void }).unref?.();
 }
 
-/** The process's pool for frames received over TCP (see TcpTransport and the transfer service). */
-export const receivedFramePool = new FramePool();
+/**
+ * The process's pool: frames received over TCP (TcpTransport, given back by the transfer service)
+ * and chunk frames the chunk server sends.
+ */
+export const framePool = new FramePool();
