@@ -28,10 +28,11 @@ type PendingSend = { resolve: () => void; reject: (err: Error) => void };
  * length prefix). Works the same for sockets we dialled and sockets we accepted.
  *
  * `send` hands header and payload to the socket as two writes under cork (one writev, no copy of the
- * payload; one write for a pooled frame, below), and resolves as soon as Node no longer holds the bytes: at once when they went straight
- * into the kernel (the usual case), otherwise when this frame's write completes, which is never
- * later than 'drain'. So awaiting each `send` bounds what waits in user space to about one frame,
- * and the caller may reuse its buffer once `send` has resolved (not before: it is not copied).
+ * payload; one write for a pooled frame, below), and resolves as soon as Node no longer holds the
+ * bytes: at once when they went straight into the kernel (the usual case), otherwise when this
+ * frame's write completes, which is never later than 'drain'. So awaiting each `send` bounds what
+ * waits in user space to about one frame, and the caller may reuse its buffer once `send` has
+ * resolved (not before: it is not copied).
  *
  * A large received frame that spans socket reads (every chunk frame: TLS hands over 16 KiB at a
  * time) is assembled in a buffer of `framePool`; a consumer that is done with such a frame may give

@@ -168,12 +168,12 @@ export class ChunkServer {
     try {
       if (connection.isSwarm) {
         await connection.sendFrame(prepared.frame ?? encodeChunkFrame({ ...request, data }), 'bulk');
-        if (prepared.frame) framePool.release(prepared.frame); // sent: the transport holds it no more
       } else {
         await connection.send('file_chunk', {
           content: { file_id: request.fileId, chunk_index: request.chunkIndex, data: bytesToBase64(data) },
         });
       }
+      if (prepared.frame) framePool.release(prepared.frame); // sent: the transport holds it no more
       this.bytesServed += data.byteLength;
     } catch {
       // The connection closed while sending: nothing to do, the requester will ask elsewhere.
