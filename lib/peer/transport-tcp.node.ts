@@ -5,6 +5,7 @@ import { dialError, endpointName, plainAddress } from './tcp-names.node.ts';
 import { startTls } from './tls-link.node.ts';
 import type { TlsUpgrade, Transport, TransportEvents } from './transport.ts';
 import { bytesToBase64 } from '../util/base64.ts';
+import { framePool } from './wire/frame-pool.ts';
 import { FrameReader, frameHeader } from './wire/frame-reader.ts';
 import { Emitter } from '../util/emitter.ts';
 
@@ -27,10 +28,17 @@ type PendingSend = { resolve: () => void; reject: (err: Error) => void };
  * length prefix). Works the same for sockets we dialled and sockets we accepted.
  *
  * `send` hands header and payload to the socket as two writes under cork (one writev, no copy of the
- * payload), and resolves as soon as Node no longer holds the bytes: at once when they went straight
- * into the kernel (the usual case), otherwise when this frame's write completes, which is never
- * later than 'drain'. So awaiting each `send` bounds what waits in user space to about one frame,
- * and the caller may reuse its buffer once `send` has resolved (not before: it is not copied).
+ * payload; one write for a pooled frame, below), and resolves as soon as Node no longer holds the
+ * bytes: at once when they went straight into the kernel (the usual case), otherwise when this
+ * frame's write completes, which is never later than 'drain'. So awaiting each `send` bounds what
+ * waits in user space to about one frame, and the caller may reuse its buffer once `send` has
+ * resolved (not before: it is not copied).
+ *
+ * A large received frame that spans socket reads (every chunk frame: TLS hands over 16 KiB at a
+ * time) is assembled in a buffer of `framePool`; a consumer that is done with such a frame may give
+ * it back there (`release`), and the next one is assembled in it. A frame to send that came from the
+ * pool goes out with its prefix as one buffer: over TLS, header and payload as two buffers cost an
+ * allocation and a copy of the whole frame in Node's TLS layer.
  */
 export class TcpTransport extends Emitter<TransportEvents> implements Transport {
   readonly kind = 'tcp' as const;
@@ -60,7 +68,10 @@ export class TcpTransport extends Emitter<TransportEvents> implements Transport 
     super();
     this.#socket = socket;
     this.maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
-    this.#reader = new FrameReader({ maxFrameBytes: this.maxFrameBytes });
+    this.#reader = new FrameReader({
+      maxFrameBytes: this.maxFrameBytes,
+      allocate: (length) => framePool.take(length),
+    });
     // Captured now: a destroyed socket forgets its remote address.
     this.remoteAddress = plainAddress(socket.remoteAddress);
     this.localAddress = plainAddress(socket.localAddress);
@@ -124,14 +135,18 @@ export class TcpTransport extends Emitter<TransportEvents> implements Transport 
         }
       };
       const socket = this.#socket;
-      socket.cork();
-      if (frame.length === 0) {
+      const prefixed = framePool.withPrefix(frame);
+      if (prefixed) {
+        prefixed.set(frameHeader(frame.length));
+        socket.write(prefixed, onWritten);
+      } else if (frame.length === 0) {
         socket.write(frameHeader(0), onWritten);
       } else {
+        socket.cork();
         socket.write(frameHeader(frame.length));
         socket.write(frame, onWritten);
+        socket.uncork();
       }
-      socket.uncork();
       this.#bytesWritten += FRAME_HEADER_BYTES + frame.length;
       // Nothing left in Node's buffer: the kernel took every byte synchronously, ours included.
       if (socket.writableLength === 0) onWritten();

@@ -5,7 +5,8 @@ import { chunkCount, chunkRange } from './manifest.ts';
 import type { TokenBucket } from './token-bucket.ts';
 import { UploadOrder, type QueuedChunk } from './upload-order.ts';
 import type { Connection } from '../peer/connection.ts';
-import { allocChunkFrame, CHUNK_FRAME_HEADER_BYTES, encodeChunkFrame } from '../peer/wire/chunk-frame.ts';
+import { CHUNK_FRAME_HEADER_BYTES, encodeChunkFrame, writeChunkFrameHeader } from '../peer/wire/chunk-frame.ts';
+import { framePool } from '../peer/wire/frame-pool.ts';
 import { bytesToBase64 } from '../util/base64.ts';
 import { HASH_BYTES } from './hasher.ts';
 import { bytesEqual } from '../util/bytes.ts';
@@ -137,7 +138,10 @@ export class ChunkServer {
         queue.started.splice(queue.started.indexOf(next), 1);
         const prepared = await next.prepared!;
         queue.startedBytes -= next.bytes;
-        if (next.cancelled) continue;
+        if (next.cancelled) {
+          if (prepared?.frame) framePool.release(prepared.frame);
+          continue;
+        }
         this.#readAhead(queue); // refill while this one is sent
         await this.#send(connection, next.request, prepared);
       }
@@ -207,6 +211,7 @@ export class ChunkServer {
           content: { file_id: request.fileId, chunk_index: request.chunkIndex, data: bytesToBase64(data) },
         });
       }
+      if (prepared.frame) framePool.release(prepared.frame); // sent: the transport holds it no more
       this.bytesServed += data.byteLength;
     } catch {
       // The connection closed while sending: nothing to do, the requester will ask elsewhere.
@@ -222,9 +227,14 @@ export class ChunkServer {
     if (file) {
       if (request.chunkIndex >= chunkCount(file.size, request.chunkSize)) return null;
       const range = chunkRange(file.size, request.chunkSize, request.chunkIndex);
-      const frame = allocChunkFrame(request, range.end - range.start);
+      const frame = framePool.take(CHUNK_FRAME_HEADER_BYTES + range.end - range.start);
+      writeChunkFrameHeader(frame, request);
       const into = frame.subarray(CHUNK_FRAME_HEADER_BYTES);
-      const data = await this.#readVerified(request.fileId, file.size, file.chunkSize, range, into);
+      const data = await this.#readVerified(request.fileId, file.size, file.chunkSize, range, into).catch((err: unknown) => {
+        framePool.release(frame);
+        throw err;
+      });
+      if (data !== into) framePool.release(frame);
       return { data, frame: data === into ? frame : null };
     }
     const store = this.#deps.partialStore(request.fileId);

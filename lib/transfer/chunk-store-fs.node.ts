@@ -6,8 +6,9 @@
  * snapshots the in-memory bitfield (whose bits are set only after their pwrite returned), fdatasyncs
  * the partial file, then writes the snapshot to a temporary file, fsyncs it and renames it over the
  * `.bitfield` file (bitfield-file.node.ts), so the file on disk is always a whole, older-or-equal view. Flushes are batched
- * (every FLUSH_EVERY_BYTES written or FLUSH_INTERVAL_MS, and on close): a crash loses at most one
- * batch of bits, and those pieces are simply fetched again.
+ * (every FLUSH_EVERY_BYTES written or FLUSH_INTERVAL_MS, and on close) and run beside the writes: a
+ * crash loses at most the batch being flushed and the one written meanwhile (writes wait when the
+ * disk falls further behind), and those pieces are simply fetched again.
  */
 import { constants as fsConstants } from 'node:fs';
 import { link, lstat, mkdir, open, rename, rm, statfs, unlink, copyFile } from 'node:fs/promises';
@@ -24,14 +25,18 @@ import { uniqueSafeName } from './safe-name.ts';
 
 /** Directory under dataDir holding partial downloads. */
 export const PARTIAL_DIR = '.partial';
-/** Persist the bitfield after this many bytes of new pieces: bounds what a crash makes us refetch. */
-export const FLUSH_EVERY_BYTES = 16 * 1024 * 1024;
 /**
- * ... or this long after the first unpersisted piece, whichever comes first. Short, because on a
- * slow or capped link 16 MiB takes long to arrive and everything unpersisted is fetched twice after
- * a crash; ten fdatasyncs a second cost little next to that.
+ * Persist the bitfield after this many bytes of new pieces: bounds what a crash makes us refetch
+ * (under a second of a fast link). Each flush fdatasyncs the growing partial file and rewrites,
+ * fsyncs and renames the bitfield file, i.e. forces journal commits: at 16 MiB / 100 ms (ten and
+ * more a second on a fast link) the same writes ran at about half the rate (bench/README.md, 2026-12-03).
  */
-export const FLUSH_INTERVAL_MS = 100;
+export const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
+/**
+ * ... or this long after the first unpersisted piece, whichever comes first: on a slow or capped
+ * link 64 MiB takes long to arrive, and everything unpersisted is fetched twice after a crash.
+ */
+export const FLUSH_INTERVAL_MS = 250;
 /** Free space kept beyond the file itself, so a download never fills the disk to the last byte. */
 export const FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024;
 
@@ -99,6 +104,11 @@ export class FsChunkStore extends BitfieldChunkStore {
   private flushTimer: NodeJS.Timeout | null = null;
   /** Flushes run one after another so snapshots reach disk in order. */
   private flushChain: Promise<void> = Promise.resolve();
+  /** The flush queued behind the running one and not started yet (see flush). */
+  private queuedFlush: Promise<void> | null = null;
+  private persisting = false;
+  /** The failure of a flush that no write waited for, reported by the next write. */
+  private flushFailure: unknown = null;
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Writes waiting for the end of this tick, to be merged (see coalescedWrite). */
   private queuedWrites: QueuedWrite[] = [];
@@ -131,15 +141,22 @@ export class FsChunkStore extends BitfieldChunkStore {
   write(index: number, data: Uint8Array): Promise<void> {
     return this.track(async () => {
       const range = checkedRange(this, index, data);
+      const failure = this.flushFailure; // a batch flushed in the background failed: say so now
+      this.flushFailure = null;
+      if (failure !== null) throw failure;
       if (this.held.get(index)) return;
       await this.coalescedWrite(data, range.start);
       this.held.set(index);
       this.fileHash.written(index, data);
       this.unflushedBytes += data.length;
       this.dirty = true;
-      if (this.unflushedBytes >= this.flushEveryBytes) await this.flush();
-      else
+      if (this.unflushedBytes < this.flushEveryBytes)
         this.flushTimer ??= setTimeout(() => void this.flush().catch(() => {}), this.flushIntervalMs).unref();
+      // A batch is full. The write waits for the flush only while the disk is a whole batch behind
+      // (the previous flush still running): waiting on every fdatasync stalled the transfer each
+      // FLUSH_EVERY_BYTES for as long as the disk took to write the batch out.
+      else if (this.persisting) await this.flush();
+      else void this.flush().catch((err: unknown) => void (this.flushFailure ??= err));
     });
   }
 
@@ -162,9 +179,17 @@ export class FsChunkStore extends BitfieldChunkStore {
     }
   }
 
-  /** Makes every piece written so far durable and records it in the bitfield file. */
+  /**
+   * Makes every piece written so far durable and records it in the bitfield file. A flush that has
+   * not started yet is shared: it will snapshot everything written until it starts.
+   */
   flush(): Promise<void> {
-    const run = this.flushChain.then(() => this.persist());
+    if (this.queuedFlush) return this.queuedFlush;
+    const run = this.flushChain.then(() => {
+      this.queuedFlush = null;
+      return this.persist();
+    });
+    this.queuedFlush = run;
     this.flushChain = run.catch(() => {});
     return run;
   }
@@ -241,12 +266,15 @@ export class FsChunkStore extends BitfieldChunkStore {
     const snapshot = this.held.toBytes(); // only bits whose pwrite has returned
     this.unflushedBytes = 0;
     this.dirty = false;
+    this.persisting = true;
     try {
       await this.fd.datasync(); // ... so this makes every bit in the snapshot true on disk
       await writeBitfieldFile(this.bitfieldPath, this, snapshot);
     } catch (err) {
       this.dirty = true; // try again at the next flush
       throw err;
+    } finally {
+      this.persisting = false;
     }
   }
 

@@ -26,6 +26,8 @@ export interface ChunkStore {
   /**
    * Stores piece `index`. Only called with verified data of exactly the piece's length; writing a
    * piece already held is a no-op. Throws ChunkStoreError BAD_CHUNK / DISK_FULL / STORE_CLOSED.
+   * `data` is the caller's again once the returned promise settles (received frame buffers are
+   * reused): a store that keeps the bytes longer keeps a copy.
    */
   write(index: number, data: Uint8Array): Promise<void>;
   /** Bytes [start, start + length); throws ChunkStoreError MISSING_DATA unless hasRange is true. */

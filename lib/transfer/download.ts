@@ -68,11 +68,8 @@ export class Download {
   }
 
   get finished(): boolean {
-    return (
-      this.record.status === 'completed' ||
-      this.record.status === 'failed' ||
-      this.record.status === 'cancelled'
-    );
+    const status = this.record.status;
+    return status === 'completed' || status === 'failed' || status === 'cancelled';
   }
 
   async start(sources: Source[]): Promise<void> {
@@ -163,7 +160,10 @@ export class Download {
     this.#pump();
   }
 
-  /** A chunk arrived from `peerId`: verify, record, store. `chunkSize` is what the sender says it counted in. */
+  /**
+   * A chunk arrived from `peerId`: verify, record, store. `chunkSize` is what the sender says it
+   * counted in. Settles once its disk writes are done, so the caller may reuse `data`'s buffer then.
+   */
   async onChunk(
     peerId: string,
     chunkIndex: number,

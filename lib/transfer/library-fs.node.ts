@@ -13,7 +13,7 @@
  * regular files are indexed (symlinks are never followed, not even to a file inside the directory);
  * `read()` opens with O_NOFOLLOW and re-checks the real path (library-read.node.ts), so a name
  * swapped for a symlink after indexing is refused; the handle is then kept open briefly and re-checked
- * with an fstat per read (library-handles.node.ts). Hidden names (leading dot) are skipped: editors,
+ * with an fstat every 50 ms of use (library-handles.node.ts). Hidden names (leading dot) are skipped: editors,
  * rsync and copy tools write their temp files that way.
  */
 import type { Stats } from 'node:fs';

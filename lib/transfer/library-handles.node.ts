@@ -3,12 +3,15 @@
  * realpath and close it for every request (that was 17 % of a seeder's time at 256 KiB requests).
  *
  * A handle is opened once through the full path checks of library-read.node.ts (O_NOFOLLOW, real
- * path inside shared_files, size and mtime as indexed). While cached, each read re-checks it with
- * one fstat: same size and mtime as indexed, and still linked (nlink > 0: a name deleted or renamed
- * over leaves our inode unlinked). Any doubt drops the handle and the read goes through a fresh open,
- * which fails the way an uncached read would. A handle is also dropped when the library re-indexes or
- * forgets its name, after `maxAgeMs` (so the path checks run again at least that often), after
- * `idleMs` unused, and least-recently-used first beyond `maxOpen`.
+ * path inside shared_files, size and mtime as indexed). While cached, it is re-checked with one
+ * fstat before a read whenever the last check is `recheckMs` old: same size and mtime as indexed,
+ * and still linked (nlink > 0: a name deleted or renamed over leaves our inode unlinked). Reads in
+ * between share the last check (one fstat per read was a tenth of a seeder's CPU at 1 MiB requests),
+ * so a file deleted, renamed over or replaced is refused within `recheckMs`. Any doubt drops the
+ * handle and the read goes through a fresh open, which fails the way an uncached read would. A handle
+ * is also dropped when the library re-indexes or forgets its name, after `maxAgeMs` (so the path
+ * checks run again at least that often), after `idleMs` unused, and least-recently-used first
+ * beyond `maxOpen`.
  *
  * Why a reused descriptor is safe to serve from: the chunk server checks every piece against its
  * indexed hash before it leaves (chunk-server.ts #readVerified), so even a file rewritten in place
@@ -23,6 +26,8 @@ export const MAX_OPEN_SHARED_HANDLES = 16;
 export const SHARED_HANDLE_IDLE_MS = 5_000;
 /** A handle is re-opened (and the path checks re-run) at least this often. */
 export const SHARED_HANDLE_MAX_AGE_MS = 1_000;
+/** ... and re-checked with an fstat before a read when its last check is this old. */
+export const SHARED_HANDLE_RECHECK_MS = 50;
 
 export interface SharedHandleCacheOptions {
   /** Opens `diskName` with every path check; rejects with the LibraryError a read should fail with. */
@@ -33,11 +38,15 @@ export interface SharedHandleCacheOptions {
   maxOpen?: number;
   idleMs?: number;
   maxAgeMs?: number;
+  recheckMs?: number;
 }
 
 interface Slot {
   handle: Promise<FileHandle>;
   openedAt: number;
+  /** The last check of the handle (the open's own checks, then the fstats), and when it started. */
+  check: Promise<boolean> | null;
+  checkedAt: number;
   users: number;
   dropped: boolean;
   idleTimer: NodeJS.Timeout | null;
@@ -55,6 +64,7 @@ export class SharedHandleCache {
       maxOpen: MAX_OPEN_SHARED_HANDLES,
       idleMs: SHARED_HANDLE_IDLE_MS,
       maxAgeMs: SHARED_HANDLE_MAX_AGE_MS,
+      recheckMs: SHARED_HANDLE_RECHECK_MS,
       ...options,
     };
   }
@@ -69,9 +79,9 @@ export class SharedHandleCache {
     if (this.#closed) return this.#uncached(diskName, read);
     let slot = this.#acquire(diskName);
     let handle = await this.#settle(diskName, slot);
-    if (!(await this.#o.stillIndexed(diskName, handle).catch(() => false))) {
+    if (!(await this.#recheck(diskName, slot, handle))) {
       this.#release(diskName, slot);
-      this.drop(diskName);
+      if (this.#slots.get(diskName) === slot) this.drop(diskName); // not a newer one another read opened
       slot = this.#acquire(diskName);
       handle = await this.#settle(diskName, slot);
     }
@@ -108,7 +118,8 @@ export class SharedHandleCache {
     if (slot) {
       this.#slots.delete(diskName); // re-inserted below: most recently used last
     } else {
-      slot = { handle: this.#o.open(diskName), openedAt: this.#o.now(), users: 0, dropped: false, idleTimer: null };
+      const now = this.#o.now();
+      slot = { handle: this.#o.open(diskName), openedAt: now, check: null, checkedAt: now, users: 0, dropped: false, idleTimer: null };
       slot.handle.catch(() => {}); // observed by the reader that awaits it
     }
     this.#slots.set(diskName, slot);
@@ -117,6 +128,21 @@ export class SharedHandleCache {
     slot.idleTimer = null;
     this.#evictBeyondLimit();
     return slot;
+  }
+
+  /**
+   * Whether the handle still is the indexed file: a fresh open's own checks count until `recheckMs`
+   * has passed, then one fstat, shared by the reads that start while it runs or until it is due again.
+   */
+  #recheck(diskName: string, slot: Slot, handle: FileHandle): Promise<boolean> {
+    const now = this.#o.now();
+    if (slot.check === null) {
+      slot.check = Promise.resolve(true); // the handle just passed the open's full checks
+    } else if (now - slot.checkedAt >= this.#o.recheckMs) {
+      slot.checkedAt = now;
+      slot.check = this.#o.stillIndexed(diskName, handle).catch(() => false);
+    }
+    return slot.check;
   }
 
   /** The slot's handle; a failed open is not cached, so the next read tries (and checks) again. */

@@ -5,7 +5,7 @@
  * A shared file is opened with O_NOFOLLOW and its real path re-checked, so a name swapped for a
  * symlink (or moved out of shared_files) after indexing is refused; its size and mtime must still be
  * the ones it was hashed with, or the read fails with CHANGED_ON_DISK and the caller re-indexes it.
- * Open handles are kept for a while by library-handles.node.ts, re-checked with one fstat per read.
+ * Open handles are kept for a while by library-handles.node.ts, re-checked with an fstat every 50 ms of use.
  */
 import { constants as fsConstants } from 'node:fs';
 import type { Stats } from 'node:fs';

@@ -16,6 +16,7 @@ import type { TransferPeer, TransferRecord } from './transfer-record.ts';
 import type { Connection } from '../peer/connection.ts';
 import type { Peer } from '../peer/peer.ts';
 import { CHUNK_FRAME_HEADER_BYTES, decodeChunkFrame } from '../peer/wire/chunk-frame.ts';
+import { framePool } from '../peer/wire/frame-pool.ts';
 import type { ContentOf } from '../peer/wire/schema.ts';
 import { base64ToBytes, bytesToBase64 } from '../util/base64.ts';
 import { Emitter } from '../util/emitter.ts';
@@ -370,9 +371,9 @@ export class TransferService extends Emitter<TransferServiceEvents> {
       const decoded = decodeChunkFrame(frame);
       if (!decoded.ok) return log.warn({ peer: c.peerId, reason: decoded.reason }, 'dropped a binary frame');
       const { fileId, chunkIndex, chunkSize, data } = decoded.frame;
-      this.#downloadOf(fileId)
-        ?.onChunk(c.peerId!, chunkIndex, chunkSize, data)
-        .catch((err) => log.error({ err, peer: c.peerId }, 'could not handle a chunk'));
+      void Promise.resolve(this.#downloadOf(fileId)?.onChunk(c.peerId!, chunkIndex, chunkSize, data))
+        .catch((err) => log.error({ err, peer: c.peerId }, 'could not handle a chunk'))
+        .finally(() => framePool.release(frame));
     });
     peer.handle('hashes_request', async (m, c) => {
       const piece = await this.#trees.piece(m.content.file_id, m.content.start, m.content.count, () =>

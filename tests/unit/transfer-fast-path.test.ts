@@ -7,6 +7,7 @@ import { allocChunkFrame, CHUNK_FRAME_HEADER_BYTES, decodeChunkFrame, encodeChun
 import { hashFile } from '../../lib/transfer/file-hashing.node.ts';
 import { HAVE_BATCH_MAX_INDEXES, HAVE_BATCH_MS, HaveBatcher } from '../../lib/transfer/have-batcher.ts';
 import { FsLibrary } from '../../lib/transfer/library-fs.node.ts';
+import { SHARED_HANDLE_RECHECK_MS } from '../../lib/transfer/library-handles.node.ts';
 import { isLibraryError } from '../../lib/transfer/library.ts';
 import { realTimers } from '../../lib/util/timers.ts';
 import { sha256Hex } from '../support/files.ts';
@@ -32,6 +33,9 @@ async function libraryWith(files: Record<string, Uint8Array>) {
   return { library, shared };
 }
 
+/** A kept handle is re-checked once its last check is SHARED_HANDLE_RECHECK_MS old. */
+const recheckDue = () => new Promise((resolve) => setTimeout(resolve, SHARED_HANDLE_RECHECK_MS + 5));
+
 describe('library reads through a kept handle', () => {
   it('reads into a given buffer and still refuses a file appended to after a cached read', async () => {
     const data = randomBytes(100_000);
@@ -41,6 +45,7 @@ describe('library reads through a kept handle', () => {
     expect(Buffer.from(into).equals(data.subarray(500, 1500))).toBe(true);
     await expect(library.read(sha256Hex(data), 0, 10, new Uint8Array(9))).rejects.toThrow(RangeError);
     await appendFile(join(shared, 'a.bin'), 'more');
+    await recheckDue();
     await expect(library.read(sha256Hex(data), 0, 10)).rejects.toSatisfy((e) => isLibraryError(e, 'CHANGED_ON_DISK'));
   });
 
@@ -50,6 +55,7 @@ describe('library reads through a kept handle', () => {
     expect(sha256Hex(await library.read(sha256Hex(data), 0, data.length))).toBe(sha256Hex(data));
     await symlink('/etc/passwd', join(shared, 'swap'));
     await rename(join(shared, 'swap'), join(shared, 'real.bin'));
+    await recheckDue();
     await expect(library.read(sha256Hex(data), 0, 10)).rejects.toSatisfy((e) => isLibraryError(e, 'UNSAFE_PATH'));
   });
 });

@@ -29,6 +29,11 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
 export type FrameReaderOptions = {
   /** Largest payload accepted, in bytes; a prefix announcing more is a protocol violation. */
   maxFrameBytes?: number;
+  /**
+   * Where a payload that spans chunks is copied to (default: a new buffer of its size), e.g. a
+   * FramePool's `take`, whose buffers the consumer gives back when done with the payload.
+   */
+  allocate?: (length: number) => Uint8Array;
 };
 
 /**
@@ -36,7 +41,9 @@ export type FrameReaderOptions = {
  * (the reference peer reads and writes in small pieces).
  *
  * Copies are kept low: pushed chunks are queued as they are, never concatenated into one growing
- * buffer. A payload is copied once, into a buffer of its own size, only when it spans chunks.
+ * buffer. A payload is copied once, into a buffer of its own size (from `allocate`), only when it
+ * spans chunks, and only once all of it has arrived (a remote cannot make us allocate by announcing
+ * a length).
  *
  * Aliasing rule: a payload that lies inside one pushed chunk is returned as a `subarray` view of that
  * chunk. So whoever pushes a chunk hands it over: it must not be modified afterwards (Node gives each
@@ -50,6 +57,7 @@ export type FrameReaderOptions = {
  */
 export class FrameReader {
   readonly maxFrameBytes: number;
+  readonly #allocate: (length: number) => Uint8Array;
   /** Chunks not yet fully consumed; bytes before `#headOffset` in `#chunks[0]` are already consumed. */
   #chunks: Uint8Array[] = [];
   #headOffset = 0;
@@ -65,6 +73,7 @@ export class FrameReader {
       throw new RangeError(`maxFrameBytes must be an integer from 0 to ${MAX_PREFIX_VALUE}, got ${max}`);
     }
     this.maxFrameBytes = max;
+    this.#allocate = options.allocate ?? ((length) => new Uint8Array(length));
   }
 
   /** Bytes received but not yet returned as payloads (a partial prefix or a partial payload). */
@@ -91,14 +100,14 @@ export class FrameReader {
         this.#payloadLength = this.#readPrefix();
       }
       if (this.#buffered < this.#payloadLength) break;
-      payloads.push(this.#take(this.#payloadLength));
+      payloads.push(this.#take(this.#payloadLength, this.#allocate));
       this.#payloadLength = null;
     }
     return payloads;
   }
 
   #readPrefix(): number {
-    const b = this.#take(FRAME_HEADER_BYTES);
+    const b = this.#take(FRAME_HEADER_BYTES, (length) => new Uint8Array(length));
     // `>>> 0` keeps the value unsigned: a prefix with the top bit set must not turn negative.
     const length = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
     if (length > this.maxFrameBytes) {
@@ -116,7 +125,7 @@ export class FrameReader {
   }
 
   /** Removes the next `n` buffered bytes (the caller checked they are there): a view if possible. */
-  #take(n: number): Uint8Array {
+  #take(n: number, allocate: (length: number) => Uint8Array): Uint8Array {
     const head = this.#chunks[0];
     if (n === 0 || head === undefined) return new Uint8Array(0);
     if (head.length - this.#headOffset >= n) {
@@ -124,7 +133,7 @@ export class FrameReader {
       this.#consume(n);
       return view;
     }
-    const out = new Uint8Array(n);
+    const out = allocate(n);
     let written = 0;
     let used = 0; // whole chunks consumed, removed in one splice below (not one shift per chunk)
     let offset = this.#headOffset;
