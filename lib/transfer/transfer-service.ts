@@ -273,8 +273,7 @@ export class TransferService extends Emitter<TransferServiceEvents> {
     this.#downloads.set(record.transfer_id, download);
     // On disk before the first byte: a tab reloaded (or a node killed) moments after the click
     // must find the download again, not lose it to the save delay.
-    this.#saver.scheduleSave();
-    await this.#saver.flush().catch((err: Error) => this.#o.log.error({ err }, 'could not save transfer records'));
+    await this.#saver.saveNow().catch((err: Error) => this.#o.log.error({ err }, 'could not save transfer records'));
     try {
       await download.start(sources.length ? sources : [...(this.catalog.get(record.file_id)?.sources.values() ?? [])]);
     } catch (err) {

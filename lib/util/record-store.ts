@@ -96,6 +96,12 @@ export class SaveCoalescer<T> {
     }, this.#delayMs);
   }
 
+  /** Marks the state changed and writes it now, without the delay; resolves once it is on disk. */
+  saveNow(): Promise<void> {
+    this.#dirty = true;
+    return this.flush();
+  }
+
   /** Writes any pending change now and resolves when everything scheduled so far is on disk. */
   async flush(): Promise<void> {
     if (this.#timer !== undefined) {

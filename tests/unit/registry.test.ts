@@ -234,6 +234,21 @@ describe('SaveCoalescer', () => {
     expect(timers.pending).toBe(0);
   });
 
+  it('saveNow writes a change at once and cancels the delayed save it would have made', async () => {
+    const timers = new ManualTimers();
+    const store = new MemoryRecordStore<string>();
+    let state = 'first';
+    const saver = new SaveCoalescer(store, () => state, { timers, delayMs: 200 });
+    saver.scheduleSave();
+    state = 'started';
+    await saver.saveNow();
+    expect(await store.load()).toBe('started');
+    expect(store.saves).toBe(1);
+    expect(timers.pending).toBe(0);
+    await saver.saveNow(); // nothing changed, still written: the caller said it changed
+    expect(store.saves).toBe(2);
+  });
+
   it('never overlaps saves, and a change made during a save is written after it', async () => {
     let active = 0;
     let maxActive = 0;
