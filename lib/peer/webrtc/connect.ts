@@ -89,9 +89,13 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
   let remoteSdp: string | null = null;
   const earlyCandidates: RTCIceCandidateInit[] = [];
   // The offerer keeps its own candidates until the answer is set. Sent at once, they let the answerer
-  // run ICE and DTLS to us while the answer is still on its way or waiting for our event loop, and
-  // libdatachannel fails that DTLS handshake ("unknown CA": no remote fingerprint to check the
-  // certificate against yet). Seen as 3-7 failed links in 60 on a busy machine; none once held.
+  // run ICE to us while the answer is still on its way (through a signalling hub: slower than UDP on
+  // loopback). libjuice completes our side of ICE on the answerer's checks alone, DTLS starts, and
+  // libdatachannel fails the handshake ("unknown CA": no remote fingerprint to check the certificate
+  // against yet). Measured on a busy machine with the answer 30 ms late: 3 failed links in 30 when
+  // trickled at once, none when held. The cost: the answerer's ICE finishes a moment after ours, and
+  // now and then our first DTLS flight is lost to it and resent after libdatachannel's 1 s timer.
+  const holdLocalCandidates = options.role === 'offerer';
   const heldLocalCandidates: RTCIceCandidateInit[] = [];
   let chain: Promise<void> = Promise.resolve();
   let settle!: { resolve: (t: WebRtcTransport) => void; reject: (err: Error) => void };
@@ -165,7 +169,7 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
     if (!c?.candidate) return; // end of candidates
     if (options.candidateFilter && !options.candidateFilter(c.candidate)) return;
     const candidate = { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
-    if (options.role === 'offerer' && remoteSdp === null) heldLocalCandidates.push(candidate);
+    if (holdLocalCandidates && remoteSdp === null) heldLocalCandidates.push(candidate);
     else signal({ candidate });
   });
   whileNegotiating(pc, 'connectionstatechange', () => {
@@ -206,14 +210,16 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
         const sdp = relayOnly ? sdpKeepingCandidates(msg.sdp.sdp, 'relay') : msg.sdp.sdp;
         await pc.setRemoteDescription({ type: msg.sdp.type, sdp });
         remoteSdp = msg.sdp.sdp;
-        for (const candidate of earlyCandidates.splice(0)) await addCandidate(candidate);
-        for (const candidate of heldLocalCandidates.splice(0)) signal({ candidate });
         if (options.role === 'answerer') {
+          // The answer goes out before any remote candidate is added: ICE (and so DTLS) cannot start
+          // before the offerer can have the answer, whatever order the offer and candidates came in.
           const answer = await pc.createAnswer();
           await pc.setLocalDescription(answer);
           localSdp = answer.sdp ?? null;
           signal({ sdp: { type: 'answer', sdp: answer.sdp } });
         }
+        for (const candidate of earlyCandidates.splice(0)) await addCandidate(candidate);
+        for (const candidate of heldLocalCandidates.splice(0)) signal({ candidate });
       } catch (err) {
         failWith(err);
         throw err;
