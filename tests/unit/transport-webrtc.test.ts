@@ -213,6 +213,20 @@ describe('WebRTC transport', () => {
     expect(offerer.fingerprints().local).not.toBe(answerer.fingerprints().local);
   });
 
+  it('refuses a link whose DTLS certificate is not the one the remote description names', async () => {
+    // Signalling that swaps the fingerprint in the offer: the answerer's DTLS check refuses the certificate.
+    const swap = (sdp: string) =>
+      sdp.replace(/^a=fingerprint:sha-256 ([0-9A-F:]+)/m, (_, fp: string) => `a=fingerprint:sha-256 ${fp.split(':').reverse().join(':')}`);
+    const { offerer, answerer } = manualPair({
+      toAnswerer: (msg, to) =>
+        void to.handle('sdp' in msg && msg.sdp?.sdp ? { sdp: { ...msg.sdp, sdp: swap(msg.sdp.sdp) } } : msg).catch(() => {}),
+    });
+    const [atOfferer, atAnswerer] = await Promise.allSettled([offerer.transport, answerer.transport]);
+    for (const end of [atOfferer, atAnswerer]) if (end.status === 'fulfilled') keep([end.value]);
+    expect(atAnswerer.status).toBe('rejected');
+    expect(isSwarmError((atAnswerer as PromiseRejectedResult).reason, 'CONNECT_FAILED')).toBe(true);
+  });
+
   it('rejects the transport promise when closed before the channel opens; close twice is safe', async () => {
     const lone = createWebRtcConnection({
       RTCPeerConnection: nodeRtcPeerConnection,

@@ -95,6 +95,8 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
   // against yet). Measured on a busy machine with the answer 30 ms late: 3 failed links in 30 when
   // trickled at once, none when held. The cost: the answerer's ICE finishes a moment after ours, and
   // now and then our first DTLS flight is lost to it and resent after libdatachannel's 1 s timer.
+  // Tried instead: libdatachannel's disableFingerprintVerification with our own check at open; its
+  // handshake still fails while it has no remote description, whatever that option says.
   const holdLocalCandidates = options.role === 'offerer';
   const heldLocalCandidates: RTCIceCandidateInit[] = [];
   let chain: Promise<void> = Promise.resolve();
