@@ -199,7 +199,7 @@ describe('WebRTC transport', () => {
     });
     const { offerer, answerer } = ends as Required<typeof ends>;
     await expect.poll(() => held.some((m) => 'sdp' in m) && held.some((m) => 'candidate' in m)).toBe(true);
-    // Until it has the answer, the offerer keeps its own candidates (see connect.ts): the offer went alone.
+    // An actpass offerer keeps its own candidates until it has the answer (see connect.ts): the offer went alone.
     expect(toAnswerer.map((m) => ('sdp' in m ? 'sdp' : 'candidate'))).toEqual(['sdp']);
     released = true;
     const ordered = [...held.filter((m) => 'candidate' in m), ...held.filter((m) => 'sdp' in m)];

@@ -88,16 +88,19 @@ export function createWebRtcConnection(options: WebRtcConnectionOptions): WebRtc
   let localSdp: string | null = null;
   let remoteSdp: string | null = null;
   const earlyCandidates: RTCIceCandidateInit[] = [];
-  // The offerer keeps its own candidates until the answer is set. Sent at once, they let the answerer
-  // run ICE to us while the answer is still on its way (through a signalling hub: slower than UDP on
-  // loopback). libjuice completes our side of ICE on the answerer's checks alone, DTLS starts, and
-  // libdatachannel fails the handshake ("unknown CA": no remote fingerprint to check the certificate
-  // against yet). Measured on a busy machine with the answer 30 ms late: 3 failed links in 30 when
-  // trickled at once, none when held. The cost: the answerer's ICE finishes a moment after ours, and
-  // now and then our first DTLS flight is lost to it and resent after libdatachannel's 1 s timer.
+  // An offerer that leaves the DTLS client role to the answerer (actpass: offers to tabs and to peers
+  // of unknown kind) keeps its own candidates until the answer is set. Sent at once, they let the
+  // answerer complete ICE with us and send its DTLS client flights while its answer is still on the
+  // way through a signalling hub (slower than UDP on loopback); libdatachannel then fails the
+  // handshake ("unknown CA": no remote description to check the certificate against). Every
+  // browser-peer test run logged such a failed node -> tab link (retried after 2 s); none since.
+  // An offerer that is the DTLS client itself (node -> node) trickles at once: held, the answerer's
+  // ICE finishes after ours and our first ClientHello is often lost to it and resent by
+  // libdatachannel only after 1 s (2 links in 3 in the setup bench). Its remaining risk, an answer
+  // slower than ICE, showed only when the signalling was delayed on purpose under load.
   // Tried instead: libdatachannel's disableFingerprintVerification with our own check at open; its
   // handshake still fails while it has no remote description, whatever that option says.
-  const holdLocalCandidates = options.role === 'offerer';
+  const holdLocalCandidates = options.role === 'offerer' && !options.offererDtlsClient;
   const heldLocalCandidates: RTCIceCandidateInit[] = [];
   let chain: Promise<void> = Promise.resolve();
   let settle!: { resolve: (t: WebRtcTransport) => void; reject: (err: Error) => void };
