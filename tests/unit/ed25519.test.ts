@@ -26,7 +26,7 @@ describe('Ed25519 implementations', () => {
         useEd25519Crypto(verifier);
         expect(await verifySignature(identity.publicKeyRaw, signature, data)).toBe(true);
         const altered = data.slice();
-        altered[0] ^= 1;
+        altered[0] = altered[0]! ^ 1;
         expect(await verifySignature(identity.publicKeyRaw, signature, altered)).toBe(false);
         const other = await Identity.generate();
         expect(await verifySignature(other.publicKeyRaw, signature, data)).toBe(false);
