@@ -18,6 +18,8 @@ import { Peer } from '../lib/peer/peer.ts';
 import type { PeerOptions } from '../lib/peer/peer.ts';
 import { PeerRegistry } from '../lib/peer/registry.ts';
 import type { PersistedPeerRecord } from '../lib/peer/registry.ts';
+import { useEd25519Crypto } from '../lib/peer/ed25519.ts';
+import { nodeEd25519Crypto } from '../lib/peer/ed25519.node.ts';
 import { dialTcp } from '../lib/peer/transport-tcp.node.ts';
 import { listenTcp } from '../lib/peer/tcp-listener.node.ts';
 import type { TcpListener } from '../lib/peer/tcp-listener.node.ts';
@@ -95,6 +97,8 @@ export interface StartOptions {
 }
 
 export async function startNode(config: NodeConfig, options: StartOptions = {}): Promise<RunningNode> {
+  // Signatures on the main thread, not queued on libuv's pool behind file writes (ed25519.ts).
+  useEd25519Crypto(nodeEd25519Crypto);
   const dir = resolve(config.dir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const log =

@@ -9,6 +9,7 @@
 import { base64ToBytes, bytesToBase64, bytesToHex } from '../util/base64.ts';
 import { SwarmError } from './errors.ts';
 import { bytesEqual } from '../util/bytes.ts';
+import { asBufferSource, ed25519Crypto } from './ed25519.ts';
 
 export const SWARM_PEER_ID_PREFIX = 'sd-';
 /** 20 bytes (160 bits) of SHA-256 is far beyond any collision anyone could search for, and short enough to read. */
@@ -23,7 +24,7 @@ const IDENTITY_JSON_VERSION = 1;
  * DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE { SEQUENCE { OID 1.3.101.112 },
  * BIT STRING (32 bytes) }. Fixed for every Ed25519 key, so SPKI = prefix + raw key.
  */
-const ED25519_SPKI_PREFIX = Uint8Array.from([
+export const ED25519_SPKI_PREFIX = Uint8Array.from([
   0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ]);
 const PEM_HEADER = '-----BEGIN PUBLIC KEY-----';
@@ -118,7 +119,7 @@ export class Identity {
   }
 
   async sign(data: Uint8Array): Promise<Uint8Array> {
-    return new Uint8Array(await crypto.subtle.sign(ED25519, this.#privateKey, asBufferSource(data)));
+    return ed25519Crypto().sign(this.#privateKey, data);
   }
 }
 
@@ -129,7 +130,7 @@ export async function peerIdFromPublicKey(raw: Uint8Array): Promise<string> {
       `an Ed25519 public key is ${ED25519_PUBLIC_KEY_BYTES} bytes, got ${raw.length}`,
     );
   }
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', asBufferSource(raw)));
+  const digest = await ed25519Crypto().sha256(raw);
   return SWARM_PEER_ID_PREFIX + bytesToHex(digest.subarray(0, PEER_ID_HASH_BYTES));
 }
 
@@ -143,10 +144,7 @@ export async function verifySignature(
   if (!(signature instanceof Uint8Array) || signature.length !== ED25519_SIGNATURE_BYTES) return false;
   if (!(data instanceof Uint8Array)) return false;
   try {
-    const key = await crypto.subtle.importKey('raw', asBufferSource(publicKeyRaw), ED25519, false, [
-      'verify',
-    ]);
-    return await crypto.subtle.verify(ED25519, key, asBufferSource(signature), asBufferSource(data));
+    return await ed25519Crypto().verify(publicKeyRaw, signature, data);
   } catch {
     return false;
   }
@@ -189,12 +187,4 @@ function invalid(message: string, cause?: unknown): SwarmError {
 function base64UrlToBytes(text: string): Uint8Array | null {
   const standard = text.replace(/-/g, '+').replace(/_/g, '/');
   return base64ToBytes(standard + '='.repeat((4 - (standard.length % 4)) % 4));
-}
-
-/**
- * WebCrypto's types want bytes backed by a plain ArrayBuffer. Ours nearly always are; copy in the
- * rare case they are not (e.g. a view on a SharedArrayBuffer) rather than cast and hope.
- */
-function asBufferSource(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
 }

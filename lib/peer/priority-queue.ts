@@ -2,7 +2,17 @@
  * The outgoing queue of one connection. Everything a connection sends goes through here so that
  * control frames (handshake, ping, cancel) and chat are never stuck behind megabytes of chunk data:
  * a single pump always sends the highest-priority waiting frame next and awaits the transport's
- * `send` (its back-pressure) before taking another. Within one priority, order is FIFO.
+ * `send` (its back-pressure) before taking another. Within one priority, order is FIFO, and frames
+ * reach the transport in the order the pump takes them.
+ *
+ * Small control and chat frames are the exception to awaiting: up to PIPELINED_BYTES of them may be
+ * in the transport's hands at once, so the pump hands on the next frame without waiting for their
+ * writes to complete. Over TLS a write completes one event-loop turn after it went to the kernel
+ * (Node's TLS layer reports even a synchronous write from setImmediate), and a downloader's turns are
+ * long while it hashes and writes chunks: with one frame at a time, a chat `ack` waited up to ~90 ms
+ * behind chunk requests that had long left (`npm run bench -- --only chat-under-load`). Bulk frames
+ * stay one at a time: they are what fills the socket, and chunk frames come from a pool that takes
+ * them back once sent.
  *
  * Frames are never dropped for being many: the caller's back-pressure is the promise `enqueue`
  * returns, which settles once that frame has been handed to the transport.
@@ -30,8 +40,12 @@ export function priorityOf(type: MessageType): Priority {
 
 export type SendFrame = (frame: Uint8Array) => Promise<void>;
 
+/** Control and chat bytes that may be handed to the transport before earlier ones completed. */
+export const PIPELINED_BYTES = 64 * 1024;
+
 interface QueuedFrame {
   frame: Uint8Array;
+  priority: Priority;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -44,6 +58,8 @@ export class OutgoingQueue {
     bulk: new Fifo(),
   };
   #bytesQueued = 0;
+  /** Bytes of pipelined control/chat frames whose `send` has not settled yet. */
+  #pipelinedBytes = 0;
   #pumping = false;
   #closedWith: Error | null = null;
 
@@ -62,7 +78,7 @@ export class OutgoingQueue {
     if (!queue) return quietly(Promise.reject(new TypeError(`unknown priority ${String(priority)}`)));
     return quietly(
       new Promise<void>((resolve, reject) => {
-        queue.push({ frame, resolve, reject });
+        queue.push({ frame, priority, resolve, reject });
         this.#bytesQueued += frame.byteLength;
         if (!this.#pumping) void this.#pump();
       }),
@@ -106,19 +122,34 @@ export class OutgoingQueue {
     this.#pumping = true;
     try {
       for (let item = this.#takeNext(); item; item = this.#takeNext()) {
-        try {
-          await this.#send(item.frame);
-        } catch (err) {
-          const error = err instanceof Error ? err : new SwarmError('TRANSPORT_ERROR', String(err));
-          item.reject(error);
-          this.close(error);
-          return;
+        const size = item.frame.byteLength;
+        const pipelined = item.priority !== 'bulk' && this.#pipelinedBytes + size <= PIPELINED_BYTES;
+        const sent = this.#sendOne(item);
+        if (pipelined) {
+          this.#pipelinedBytes += size;
+          void sent.then(() => (this.#pipelinedBytes -= size));
+        } else {
+          await sent;
         }
-        item.resolve();
       }
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /** Settles the frame's promise with the transport's answer; a failed send closes the queue. */
+  #sendOne(item: QueuedFrame): Promise<void> {
+    let sending: Promise<void>;
+    try {
+      sending = this.#send(item.frame);
+    } catch (err) {
+      sending = Promise.reject(err);
+    }
+    return sending.then(item.resolve, (err: unknown) => {
+      const error = err instanceof Error ? err : new SwarmError('TRANSPORT_ERROR', String(err));
+      item.reject(error);
+      this.close(error);
+    });
   }
 
   #takeNext(): QueuedFrame | undefined {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { OutgoingQueue, type Priority } from '../../lib/peer/priority-queue.ts';
+import { OutgoingQueue, PIPELINED_BYTES, type Priority } from '../../lib/peer/priority-queue.ts';
 import { isSwarmError } from '../../lib/peer/errors.ts';
 
 const encoder = new TextEncoder();
@@ -103,6 +103,47 @@ describe('OutgoingQueue', () => {
       ),
       { numRuns: 100 },
     );
+  });
+
+  it('hands small control and chat frames on while earlier ones are still in send, bulk one at a time', async () => {
+    const sink = gatedSink();
+    const calls: string[] = [];
+    const queue = new OutgoingQueue((bytes) => {
+      calls.push(decoder.decode(bytes));
+      return sink.send(bytes);
+    });
+    const done = [
+      queue.enqueue(frame('k1'), 'control'),
+      queue.enqueue(frame('c1'), 'chat'),
+      queue.enqueue(frame('b1'), 'bulk'),
+      queue.enqueue(frame('b2'), 'bulk'),
+    ];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // k1 and c1 are still inside send (the gate is shut), yet b1 went after them; b2 waits for b1.
+    expect(calls).toEqual(['k1', 'c1', 'b1']);
+    const late = queue.enqueue(frame('c2'), 'chat');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toEqual(['k1', 'c1', 'b1']); // behind the bulk frame in send, as before
+    sink.open();
+    await Promise.all([...done, late]);
+    expect(calls).toEqual(['k1', 'c1', 'b1', 'c2', 'b2']);
+    expect(sink.sent).toEqual(calls);
+  });
+
+  it(`awaits a control frame once ${PIPELINED_BYTES} bytes of them are unsettled in send`, async () => {
+    const sink = gatedSink();
+    const calls: number[] = [];
+    const queue = new OutgoingQueue((bytes) => {
+      calls.push(bytes.byteLength);
+      return sink.send(bytes);
+    });
+    const half = PIPELINED_BYTES / 2;
+    const done = [half, half, 10, 10].map((n) => queue.enqueue(new Uint8Array(n), 'control'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toEqual([half, half, 10]); // the third did not fit: it is awaited, the fourth waits
+    sink.open();
+    await Promise.all(done);
+    expect(calls).toEqual([half, half, 10, 10]);
   });
 
   it('resolves enqueue only once send has accepted the frame', async () => {
