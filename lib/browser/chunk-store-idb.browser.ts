@@ -24,6 +24,12 @@ import type { RunningFileIdJob, RunningFileIdResult } from './running-file-id.br
 export const WRITE_BATCH_PIECES = 64;
 /** A batch that does not fill up is written this long after its first piece, so a slow link is not held back. */
 export const WRITE_BATCH_DELAY_MS = 30;
+/**
+ * Running-hash steps waiting in the hashing worker beyond which the next steps go without their
+ * bytes (the worker reads those pieces back when it gets to them): a worker that falls behind the
+ * download then holds at most this many batches of pieces, not the file.
+ */
+export const RUNNING_HASH_STEPS_WITH_BYTES = 4;
 
 export interface IdbChunkStoreOptions {
   store: UseStore;
@@ -77,6 +83,8 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
   readonly #hashKey = `${++runningHashKeys}:${Date.now()}`;
   /** Pieces [0, #hashFed) are sent to the running hash. */
   #hashFed = 0;
+  /** Running-hash steps sent and not answered yet. */
+  #hashSteps = 0;
 
   constructor(options: IdbChunkStoreOptions, held: Bitfield) {
     super(options.fileSize, options.chunkSize, held);
@@ -195,12 +203,17 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     let upTo = first;
     while (upTo < this.chunkCount && this.held.get(upTo)) upTo++;
     if (upTo === first) return;
-    const inBatch = new Map(batch.map((piece) => [piece.index, piece.data]));
+    const withBytes = this.#hashSteps < RUNNING_HASH_STEPS_WITH_BYTES;
+    const inBatch = new Map(withBytes ? batch.map((piece) => [piece.index, piece.data]) : []);
     const pieces = Array.from({ length: upTo - first }, (_, i) => inBatch.get(first + i) ?? null);
     const transfer = pieces.filter((piece) => piece !== null).map((piece) => piece.buffer as ArrayBuffer);
     this.#hashFed = upTo;
+    this.#hashSteps++;
     // A failed step is retried by the next one (the hash reads what it misses); finalize reports failures.
-    this.#o.runningHash({ key: this.#hashKey, upTo, first, pieces }, transfer).catch(() => {});
+    this.#o
+      .runningHash({ key: this.#hashKey, upTo, first, pieces }, transfer)
+      .catch(() => {})
+      .finally(() => this.#hashSteps--);
   }
 
   #dropRunningHash(): void {
