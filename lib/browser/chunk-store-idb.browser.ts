@@ -4,6 +4,10 @@
  * the bitfield written in the same transaction as the pieces it marks. A piece's bit is set only once
  * its transaction committed, so after a reload (or a crash) the bitfield never claims a piece that is
  * not there, and the download resumes with what was stored.
+ *
+ * The whole-file SHA-256 for finalize runs while the download does (running-file-id.browser.ts): each
+ * time the committed run from piece 0 grows, the store sends it on, with the bytes of the batch just
+ * committed; finalize only finishes that hash, which reads back whatever it did not get.
  */
 import { get, promisifyRequest } from 'idb-keyval';
 import type { UseStore } from 'idb-keyval';
@@ -14,20 +18,36 @@ import { BitfieldChunkStore, ChunkStoreError, checkedRange, piecesForRange } fro
 import type { DownloadStore } from '../transfer/download-deps.ts';
 import { isSha256Hex } from '../transfer/hasher.ts';
 import { chunkCount } from '../transfer/manifest.ts';
+import type { RunningFileIdJob, RunningFileIdResult } from './running-file-id.browser.ts';
 
 /** Pieces per transaction (64 KiB pieces: 4 MiB), the batch size NOTES-WEBRTC.md measured. */
 export const WRITE_BATCH_PIECES = 64;
 /** A batch that does not fill up is written this long after its first piece, so a slow link is not held back. */
 export const WRITE_BATCH_DELAY_MS = 30;
+/**
+ * Running-hash steps waiting in the hashing worker beyond which the next steps go without their
+ * bytes (the worker reads those pieces back when it gets to them): a worker that falls behind the
+ * download then holds at most this many batches of pieces, not the file.
+ */
+export const RUNNING_HASH_STEPS_WITH_BYTES = 4;
 
 export interface IdbChunkStoreOptions {
   store: UseStore;
   fileId: string;
   fileSize: number;
   chunkSize: number;
-  /** The whole file's SHA-256 (hex) from the stored pieces, for finalize (done off the page by the hashing worker). */
-  hashStored(fileId: string, pieceCount: number): Promise<string>;
+  /**
+   * A step of the running whole-file hash (done off the page by the hashing worker; `transfer` are
+   * the given pieces' buffers, which the store no longer needs).
+   */
+  runningHash(step: RunningHashStep, transfer: ArrayBuffer[]): Promise<RunningFileIdResult>;
 }
+
+/** A running-hash job without its database and file (the caller knows them). */
+export type RunningHashStep = Omit<RunningFileIdJob, 'kind' | 'dbName' | 'fileId'>;
+
+/** Makes each store's running hash a new one (see running-file-id.browser.ts). */
+let runningHashKeys = 0;
 
 /** True for the DOMException a browser throws when a write would exceed the origin's storage quota. */
 export function isQuotaError(err: unknown): boolean {
@@ -60,6 +80,11 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
   /** Batches are written one after another, so each batch's bitfield includes every earlier one. */
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
+  readonly #hashKey = `${++runningHashKeys}:${Date.now()}`;
+  /** Pieces [0, #hashFed) are sent to the running hash. */
+  #hashFed = 0;
+  /** Running-hash steps sent and not answered yet. */
+  #hashSteps = 0;
 
   constructor(options: IdbChunkStoreOptions, held: Bitfield) {
     super(options.fileSize, options.chunkSize, held);
@@ -107,12 +132,14 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     this.#flushBatch();
     await this.#writing;
     this.#closed = true;
+    this.#dropRunningHash();
   }
 
   async discard(): Promise<void> {
     this.#flushBatch();
     await this.#writing;
     this.#closed = true;
+    this.#dropRunningHash();
     await deleteFilePieces(this.#o.store, this.fileId);
   }
 
@@ -124,7 +151,11 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     this.#flushBatch();
     await this.#writing;
     if (!this.complete) throw new ChunkStoreError('INCOMPLETE', `${this.chunkCount - this.count} pieces missing`);
-    const digest = await this.#o.hashStored(this.fileId, this.chunkCount);
+    const { fileId: digest } = await this.#o.runningHash(
+      { key: this.#hashKey, upTo: this.chunkCount, first: this.#hashFed, pieces: [], end: 'digest' },
+      [],
+    );
+    this.#hashFed = this.chunkCount;
     if (digest !== this.fileId) throw new ChunkStoreError('HASH_MISMATCH', `SHA-256 of the stored pieces is ${digest}`);
     return `indexeddb:${this.fileId}`;
   }
@@ -163,5 +194,29 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
       this.#queued.delete(piece.index);
       piece.done.resolve();
     }
+    this.#feedRunningHash(batch);
+  }
+
+  /** Sends the running hash the committed pieces that now follow what it was sent, with this batch's bytes. */
+  #feedRunningHash(batch: PendingPiece[]): void {
+    const first = this.#hashFed;
+    let upTo = first;
+    while (upTo < this.chunkCount && this.held.get(upTo)) upTo++;
+    if (upTo === first) return;
+    const withBytes = this.#hashSteps < RUNNING_HASH_STEPS_WITH_BYTES;
+    const inBatch = new Map(withBytes ? batch.map((piece) => [piece.index, piece.data]) : []);
+    const pieces = Array.from({ length: upTo - first }, (_, i) => inBatch.get(first + i) ?? null);
+    const transfer = pieces.filter((piece) => piece !== null).map((piece) => piece.buffer as ArrayBuffer);
+    this.#hashFed = upTo;
+    this.#hashSteps++;
+    // A failed step is retried by the next one (the hash reads what it misses); finalize reports failures.
+    this.#o
+      .runningHash({ key: this.#hashKey, upTo, first, pieces }, transfer)
+      .catch(() => {})
+      .finally(() => this.#hashSteps--);
+  }
+
+  #dropRunningHash(): void {
+    if (this.#hashFed > 0) this.#o.runningHash({ key: this.#hashKey, upTo: 0, first: 0, pieces: [], end: 'drop' }, []).catch(() => {});
   }
 }

@@ -39,13 +39,14 @@ export class HashClient {
     return this.#worker !== null;
   }
 
-  run<J extends HashJob>(job: J, onProgress?: HashProgress): Promise<HashJobResult<J>> {
+  /** `transfer`: buffers of the job handed over to the worker (unusable on the page afterwards). */
+  run<J extends HashJob>(job: J, onProgress?: HashProgress, transfer: Transferable[] = []): Promise<HashJobResult<J>> {
     if (!this.#worker) return runHashJob(job, onProgress);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       // The worker answers a job with the result of its kind (runHashJob).
       this.#waiting.set(id, { resolve: resolve as (result: HashJobResult<HashJob>) => void, reject, onProgress });
-      this.#worker!.postMessage({ id, job });
+      this.#worker!.postMessage({ id, job }, transfer);
     });
   }
 

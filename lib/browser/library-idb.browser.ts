@@ -145,7 +145,7 @@ export class IdbLibrary implements Library {
         fileId: entry.fileId,
         fileSize: entry.size,
         chunkSize: entry.chunkSize,
-        hashStored: () => Promise.reject(new Error('a shared file is not finalized again')),
+        runningHash: () => Promise.reject(new Error('a shared file is not finalized again')),
       });
       this.#pieceStores.set(entry.fileId, store);
       store.catch(() => this.#pieceStores.delete(entry.fileId));

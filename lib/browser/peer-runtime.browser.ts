@@ -119,8 +119,9 @@ export async function assembleBrowserPeer(options: BrowserPeerOptions): Promise<
         fileId,
         fileSize,
         chunkSize: pieceSize,
-        // Only the whole-file hash: each piece was checked against its leaf as it arrived.
-        hashStored: async (_, pieceCount) => (await hashing.run({ kind: 'stored-file-id', dbName: piecesDbName, fileId, fileSize, pieceCount })).fileId,
+        // Only the whole-file hash, as pieces arrive: each piece was checked against its leaf then.
+        runningHash: (step, transfer) =>
+          hashing.run({ kind: 'running-file-id', dbName: piecesDbName, fileId, ...step }, undefined, transfer),
       });
       openStores.set(fileId, store);
       return store;

@@ -10,6 +10,13 @@
  *   or two in each, which would make a big-chunk peer download pieces we already have;
  * - a big-chunk peer samples a few rarest picks and takes the chunk with the most candidate pieces.
  *
+ * In-order mode, when every source of the download has the whole file (no partial peer to spread
+ * pieces to or fetch from, so rarity means nothing): the chunk holding the lowest candidate, or
+ * one of the next few chunks when that one overlaps a request to another peer. The file then
+ * arrives from its start, and the running whole-file hash (node: running-file-hash.node.ts,
+ * browser: the chunk store's) keeps up with it instead of hashing half the file after the last
+ * byte (bench/README.md). With partial peers among the sources it is rarest first, as below.
+ *
  * A seeder slower than the fastest partial peer is asked only for pieces no partial peer has
  * (`sparesPartials`); a partial peer with room left also takes pieces already asked of a seeder
  * when it has them all (`relayChunks`), the first answer cancelling the other.
@@ -35,6 +42,8 @@ export interface PickContext {
   readonly book: RequestBook;
   /** 1 for each piece held. */
   readonly held: Uint8Array;
+  /** True when no active source is a partial peer: pieces are picked in index order. */
+  inOrder(): boolean;
   /** Pieces per chunk of the largest chunk size among active peers. */
   alignPieces(): number;
   /** The active seeders (peers with every piece). */
@@ -52,6 +61,7 @@ export function pickNewChunk(ctx: PickContext, peer: SourcePeer): number | undef
   const spare = ctx.sparesPartials(peer);
   const sourced = spare ? rarity.unannouncedCandidateCount : rarity.sourcedCandidateCount;
   if (peer.hasAll ? sourced === 0 : peer.candidates === 0) return undefined;
+  if (ctx.inOrder()) return lowestChunk(ctx, peer);
   const have = peer.have;
   const accept = have ? (piece: number) => have[piece] === 1 : undefined;
   const maxPartial = spare ? 0 : Infinity;
@@ -117,6 +127,28 @@ export function* relayChunks(ctx: PickContext, peer: SourcePeer): Generator<numb
         if (!held[piece] && book.count(piece) === 1 && !book.get(peer.id, chunk)) yield chunk;
       }
     }
+}
+
+/**
+ * In-order mode: the chunk of the lowest candidate, unless some missing piece of it is asked of
+ * another peer already (peers with different chunk sizes); then the first of the next
+ * BIG_CHUNK_SAMPLES chunks with a candidate and no such piece, if any.
+ */
+function lowestChunk(ctx: PickContext, peer: SourcePeer): number | undefined {
+  const lowest = ctx.rarity.pickLowest();
+  if (lowest === undefined) return undefined;
+  const g = peer.geometry;
+  const first = g.chunkOf(lowest);
+  for (let chunk = first; chunk < first + BIG_CHUNK_SAMPLES && g.isChunk(chunk); chunk++) {
+    let candidates = 0;
+    let claimed = false;
+    for (let piece = g.firstPiece(chunk); piece <= g.lastPiece(chunk) && !claimed; piece++) {
+      if (ctx.rarity.isCandidate(piece)) candidates++;
+      else claimed = ctx.held[piece] === 0;
+    }
+    if (candidates > 0 && !claimed) return chunk;
+  }
+  return first;
 }
 
 /** Pieces of the chunk that are candidates this peer has, no more available than `level`. */

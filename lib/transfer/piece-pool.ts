@@ -45,6 +45,10 @@ export class PiecePool {
   get missingCount(): number {
     return this.pieceCount - this.#heldCount;
   }
+  /** Active sources that do not have the whole file. */
+  get partialSourceCount(): number {
+    return this.#partialSources.length;
+  }
   get complete(): boolean {
     return this.#heldCount === this.pieceCount;
   }

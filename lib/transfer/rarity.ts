@@ -25,6 +25,8 @@ export class RarityMap {
   /** Index of each candidate within its bucket; -1 for a piece that is not a candidate. */
   readonly #slot: Int32Array;
   #candidates = 0;
+  /** No candidate lies below this piece (pickLowest's cursor: it moves back only when a piece becomes a candidate again). */
+  #lowest = 0;
 
   /** `random` returns a number in [0, 1), like Math.random (inject a seeded one in tests). */
   constructor(pieceCount: number, random: () => number = Math.random) {
@@ -98,6 +100,7 @@ export class RarityMap {
     if (this.isCandidate(piece)) return;
     this.#insert(piece, this.#partial[piece]!);
     this.#candidates++;
+    if (piece < this.#lowest) this.#lowest = piece;
   }
 
   /** Takes `piece` out of the pick (it is held or requested); idempotent. */
@@ -125,6 +128,15 @@ export class RarityMap {
       }
     }
     return undefined;
+  }
+
+  /**
+   * The candidate with the lowest index, whoever has it; undefined when there is none. For a
+   * download whose every source is a seeder (any candidate has a source): amortised O(1).
+   */
+  pickLowest(): number | undefined {
+    while (this.#lowest < this.pieceCount && this.#slot[this.#lowest]! < 0) this.#lowest++;
+    return this.#lowest < this.pieceCount ? this.#lowest : undefined;
   }
 
   #moveBucket(piece: number, from: number, to: number): void {

@@ -17,10 +17,10 @@
  * peer), stall-watch.ts ('stalled').
  *
  * Policy.
- * - Rarest first (rarity.ts), random tie-break. Among equally rare pieces a peer continues where
- *   its last request ended and starts new runs at a boundary of the largest chunk size in use, so
- *   small-chunk peers fill whole big chunks instead of fragmenting them for big-chunk peers; a
- *   big-chunk peer prefers, among a few rarest samples, the chunk with the most candidate pieces.
+ * - Pieces in index order while every source is a seeder (the running whole-file hash keeps up);
+ *   else rarest first (rarity.ts), random tie-break. Among equally rare pieces a peer continues
+ *   where its last request ended and starts runs at a boundary of the largest chunk size in use, so
+ *   small-chunk peers fill whole big chunks; a big-chunk peer takes the fullest of a few samples.
  * - Partial peers are filled first; a seeder slower than the fastest partial peer is asked only for
  *   pieces no partial peer has, and a partial peer with room takes over a seeder request whose
  *   pieces it has (piece-picker.ts): a capped seeder's upload goes to what the swarm lacks.
@@ -91,6 +91,7 @@ export class Scheduler {
       rarity: this.#pool.rarity,
       book: this.#book,
       held: this.#pool.held,
+      inOrder: () => this.#pool.partialSourceCount === 0,
       alignPieces: () => this.#alignPieces,
       seeders: () => [...this.#peers.values()].filter((peer) => peer.hasAll && !peer.score.banned),
       sparesPartials: (peer) => peer.hasAll && peer.pipeline.rateBps < this.#fastestPartialBps,

@@ -131,4 +131,18 @@ describe('RarityMap', () => {
       }),
     );
   });
+
+  it('pickLowest gives the lowest candidate, also after a lower piece becomes a candidate again', () => {
+    const map = new RarityMap(6);
+    expect(map.pickLowest()).toBeUndefined();
+    for (const piece of [3, 5]) map.addCandidate(piece);
+    expect(map.pickLowest()).toBe(3);
+    map.removeCandidate(3);
+    expect(map.pickLowest()).toBe(5);
+    map.addCandidate(1);
+    expect(map.pickLowest()).toBe(1);
+    map.removeCandidate(1);
+    map.removeCandidate(5);
+    expect(map.pickLowest()).toBeUndefined();
+  });
 });

@@ -90,6 +90,29 @@ describe('Scheduler API', () => {
     expect(pieceSet(fromSeed.slice(0, 2))).toEqual([6, 9]);
   });
 
+  it('asks seeders only for pieces in index order from the lowest missing one', () => {
+    const scheduler = make(64, { have: [0, 2] });
+    scheduler.addPeer('a', { chunkSize: PIECE, hasAll: true });
+    scheduler.addPeer('b', { chunkSize: PIECE, hasAll: true });
+    const first = scheduler.nextRequests(0);
+    expect(first.map((r) => r.firstPiece)).toEqual([1, 3, 4, 5, 6, 7, 8, 9]);
+    scheduler.onTimeouts(first[0]!.deadline); // every request withdrawn: picked again from the lowest
+    expect(scheduler.nextRequests(first[0]!.deadline).map((r) => r.firstPiece).slice(0, 2)).toEqual([1, 3]);
+  });
+
+  it('in index order, a big-chunk seeder skips a chunk that overlaps a small-chunk request', () => {
+    const scheduler = make(64);
+    scheduler.addPeer('small', { chunkSize: PIECE, hasAll: true });
+    scheduler.addPeer('big', { chunkSize: 4 * PIECE, hasAll: true });
+    const requests = scheduler.nextRequests(0).map((r) => [r.peerId, r.firstPiece, r.lastPiece]);
+    const covered = new Map<number, number>();
+    for (const [, firstPiece, lastPiece] of requests)
+      for (let piece = firstPiece as number; piece <= (lastPiece as number); piece++)
+        covered.set(piece, (covered.get(piece) ?? 0) + 1);
+    expect([...covered.values()].every((count) => count === 1)).toBe(true);
+    expect(Math.min(...covered.keys())).toBe(0);
+  });
+
   it('asks a partial peer only for what it announced', () => {
     const scheduler = make(10);
     scheduler.addPeer('p', { chunkSize: PIECE, hasAll: false });
