@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_RUNTIME_FLAGS } from '../bin/runtime-flags.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const API_PORT = process.env.API_PORT ?? '8000';
@@ -15,7 +16,7 @@ const bootstrap = `ws://127.0.0.1:${API_PORT}/signal`;
 const children = [
   spawn(
     process.execPath,
-    [join(root, 'bin', 'swarmdrop.mjs'), '--api-port', API_PORT, ...process.argv.slice(2)],
+    [...NODE_RUNTIME_FLAGS, join(root, 'bin', 'swarmdrop.mjs'), '--api-port', API_PORT, ...process.argv.slice(2)],
     {
       cwd: root,
       stdio: 'inherit',

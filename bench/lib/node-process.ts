@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_RUNTIME_FLAGS } from '../../bin/runtime-flags.mjs';
 import type { RunGuard } from './run-guard.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/swarmdrop.mjs', import.meta.url));
@@ -76,6 +77,7 @@ export async function spawnNodeProcess(options: SpawnOptions): Promise<NodeProce
   const child = spawn(
     process.execPath,
     [
+      ...NODE_RUNTIME_FLAGS,
       ...(options.runtimeArgs ?? []),
       BIN,
       ...['--dir', dir, '--port', '0', '--api-port', '0', '--host', '127.0.0.1', '--advertise', '127.0.0.1', '--quiet'],

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { NODE_RUNTIME_FLAGS } from '../../bin/runtime-flags.mjs';
 
 /**
  * Runs a node as its own process through the real CLI (bin/swarmdrop.mjs), so tests can kill it with
@@ -23,7 +24,7 @@ export interface NodeProcess {
 export async function startNodeProcess(args: string[], timeoutMs = 30_000): Promise<NodeProcess> {
   const child = spawn(
     process.execPath,
-    [BIN, '--port', '0', '--api-port', '0', '--host', '127.0.0.1', '--advertise', '127.0.0.1', '--log-level', 'debug', ...args],
+    [...NODE_RUNTIME_FLAGS, BIN, '--port', '0', '--api-port', '0', '--host', '127.0.0.1', '--advertise', '127.0.0.1', '--log-level', 'debug', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const lines: Record<string, any>[] = [];
