@@ -53,9 +53,10 @@ export async function startWebRtc(options: { peer: Peer; config: NodeConfig; own
           WebSocket: WebSocket as unknown as WebSocketConstructorLike,
         });
         client.on('error', (err) => log.warn({ url, reason: err.message }, 'signalling error'));
+        linker.listen(client);
         return client;
       },
-      onJoined: (client) => linker.use(client),
+      onJoined: (client) => linker.linkPresent(client),
     });
     endpoint.on('joined', (_client, joins) =>
       log.info({ url, joins }, joins === 1 ? 'joined a signalling endpoint' : 'rejoined a signalling endpoint'),

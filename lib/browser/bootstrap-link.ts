@@ -74,6 +74,7 @@ export class BootstrapLink extends Emitter<{ change: () => void }> {
     const client = new SignallingClient({ identity: this.#o.identity, kind: 'browser', name: this.#o.name, WebSocket: this.#o.WebSocket });
     this.#client = client;
     client.on('error', (err) => this.#o.log.warn({ reason: err.message }, 'signalling error'));
+    this.#o.linker.listen(client);
     try {
       await client.connect(this.#url);
       if (generation !== this.#generation) return void client.close().catch(() => {});
@@ -83,7 +84,7 @@ export class BootstrapLink extends Emitter<{ change: () => void }> {
         if (generation !== this.#generation) return;
         this.#unreachable(generation, 'The connection to the bootstrap node was lost.');
       });
-      await this.#o.linker.use(client);
+      await this.#o.linker.linkPresent(client);
     } catch (err) {
       if (generation !== this.#generation) return;
       this.#o.log.warn({ url: this.#url, reason: (err as Error).message }, 'could not join the bootstrap endpoint');

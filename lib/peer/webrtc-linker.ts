@@ -78,8 +78,13 @@ export class WebRtcLinker {
     });
   }
 
-  /** Listens on a joined signalling client and links to the peers present there. */
-  async use(signalling: SignallingClient): Promise<void> {
+  /**
+   * Listens on a signalling client; call it before the client joins. The endpoint tells the others
+   * of a join before the joiner's `connect()` resolves, and an offer made at once can arrive in the
+   * same read as the joiner's `joined`: a listener attached after `connect()` missed it, and the link
+   * waited for the offerer's 15 s timeout and a retry (bench `setup`, 1 join in 4 under load).
+   */
+  listen(signalling: SignallingClient): void {
     signalling.on('signal', (from, data) => this.#onSignal(signalling, from, data as WebRtcSignal));
     signalling.on('peer-joined', (info) => {
       this.#present.set(info.peer_id, signalling);
@@ -96,6 +101,10 @@ export class WebRtcLinker {
         this.#nodes.delete(peerId);
       }
     });
+  }
+
+  /** Links to the peers present on a client that `listen` watched and that has joined. */
+  async linkPresent(signalling: SignallingClient): Promise<void> {
     for (const info of await signalling.listAll()) {
       this.#present.set(info.peer_id, signalling);
       this.#noteKind(info);
@@ -103,7 +112,6 @@ export class WebRtcLinker {
     }
   }
 
-  /** Offers a link to `peerId` when this side is the offerer of the pair and no link exists yet. */
   /** A peer learned of through `via` (a relay's peer exchange, say) is present there. */
   seen(via: SignalChannel, peerId: string): void {
     this.#present.set(peerId, via);
@@ -115,6 +123,7 @@ export class WebRtcLinker {
     this.#onSignal(via, from, data as WebRtcSignal);
   }
 
+  /** Offers a link to `peerId` when this side is the offerer of the pair and no link exists yet. */
   link(via: SignalChannel, peerId: string): void {
     const { peer } = this.#o;
     if (peerId === peer.id || peer.id > peerId) return; // the other side offers

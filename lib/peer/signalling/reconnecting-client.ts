@@ -21,7 +21,7 @@ export type ReconnectingSignallingEvents = {
 export interface ReconnectingSignallingOptions {
   url: string;
   makeClient: () => SignallingClient;
-  /** Runs on each joined client before `joined` is emitted (e.g. the WebRTC linker's `use`). */
+  /** Runs on each joined client before `joined` is emitted (e.g. the WebRTC linker's `linkPresent`). */
   onJoined?: (client: SignallingClient) => Promise<void>;
   backoff?: Backoff;
   timers?: Timers;
