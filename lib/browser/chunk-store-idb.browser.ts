@@ -11,7 +11,7 @@
  */
 import { get, promisifyRequest } from 'idb-keyval';
 import type { UseStore } from 'idb-keyval';
-import { bitfieldKey, deleteFilePieces, pieceKey, readPieces } from './idb-pieces.browser.ts';
+import { bitfieldKey, deleteFilePieces, putPiece, readPieces } from './idb-pieces.browser.ts';
 import type { StoredBitfield } from './idb-pieces.browser.ts';
 import { Bitfield } from '../transfer/bitfield.ts';
 import { BitfieldChunkStore, ChunkStoreError, checkedRange, piecesForRange } from '../transfer/chunk-store.ts';
@@ -99,8 +99,8 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     const queued = this.#queued.get(index);
     if (queued) return queued;
     const written = new Promise<void>((resolve, reject) => {
-      // A copy: `data` is often a view into a larger received frame, and IndexedDB would store the
-      // view's whole buffer.
+      // A copy: `data` is often a view into a larger received frame, and this piece's buffer goes
+      // to the hashing worker once stored (transferred, see #feedRunningHash).
       this.#batch.push({ index, data: data.slice(), done: { resolve, reject } });
     });
     this.#queued.set(index, written);
@@ -114,7 +114,7 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     if (!this.hasRange(start, length)) throw new ChunkStoreError('MISSING_DATA', `bytes ${start}+${length} not all held`);
     const range = piecesForRange(this, start, length);
     if (!range) return new Uint8Array(0);
-    const pieces = await readPieces(this.#o.store, this.fileId, range.first, range.last - range.first + 1);
+    const pieces = await readPieces(this.#o.store, this.fileId, range.first, range.last - range.first + 1, this.chunkSize);
     const out = new Uint8Array(length);
     let pieceStart = range.first * this.chunkSize;
     for (const piece of pieces) {
@@ -152,7 +152,7 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     await this.#writing;
     if (!this.complete) throw new ChunkStoreError('INCOMPLETE', `${this.chunkCount - this.count} pieces missing`);
     const { fileId: digest } = await this.#o.runningHash(
-      { key: this.#hashKey, upTo: this.chunkCount, first: this.#hashFed, pieces: [], end: 'digest' },
+      { key: this.#hashKey, pieceBytes: this.chunkSize, upTo: this.chunkCount, first: this.#hashFed, pieces: [], end: 'digest' },
       [],
     );
     this.#hashFed = this.chunkCount;
@@ -175,7 +175,7 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     const record: StoredBitfield = { fileSize: this.fileSize, chunkSize: this.chunkSize, bits: bits.toBytes() };
     try {
       await this.#o.store('readwrite', (s) => {
-        for (const piece of batch) s.put(piece.data, pieceKey(this.fileId, piece.index));
+        for (const piece of batch) putPiece(s, this.fileId, piece.index, piece.data);
         s.put(record, bitfieldKey(this.fileId));
         return promisifyRequest(s.transaction);
       });
@@ -211,12 +211,12 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     this.#hashSteps++;
     // A failed step is retried by the next one (the hash reads what it misses); finalize reports failures.
     this.#o
-      .runningHash({ key: this.#hashKey, upTo, first, pieces }, transfer)
+      .runningHash({ key: this.#hashKey, pieceBytes: this.chunkSize, upTo, first, pieces }, transfer)
       .catch(() => {})
       .finally(() => this.#hashSteps--);
   }
 
   #dropRunningHash(): void {
-    if (this.#hashFed > 0) this.#o.runningHash({ key: this.#hashKey, upTo: 0, first: 0, pieces: [], end: 'drop' }, []).catch(() => {});
+    if (this.#hashFed > 0) this.#o.runningHash({ key: this.#hashKey, pieceBytes: this.chunkSize, upTo: 0, first: 0, pieces: [], end: 'drop' }, []).catch(() => {});
   }
 }

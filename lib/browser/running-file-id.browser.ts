@@ -25,6 +25,8 @@ export interface RunningFileIdJob {
   /** Where the pieces are (database `dbName`, file `fileId`: see idb-pieces.browser.ts). */
   dbName: string;
   fileId: string;
+  /** The file's piece size (how its pieces are stored). */
+  pieceBytes: number;
   /** Hash every piece below this index (all stored by now). */
   upTo: number;
   /** pieces[i] is piece first + i, or null: read it from the database. */
@@ -81,7 +83,7 @@ async function applyStep(state: RunningState, job: RunningFileIdJob): Promise<Ru
     let end = state.next + 1;
     while (end < job.upTo && end - state.next < READ_BATCH_PIECES && !given(end)) end++;
     store ??= openIdbStore(job.dbName);
-    const read = await readPieces(store, job.fileId, state.next, end - state.next);
+    const read = await readPieces(store, job.fileId, state.next, end - state.next, job.pieceBytes);
     for (const stored of read) state.hash.update(stored);
     state.next = end;
   }
