@@ -99,9 +99,9 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     const queued = this.#queued.get(index);
     if (queued) return queued;
     const written = new Promise<void>((resolve, reject) => {
-      // A copy: `data` is often a view into a larger received frame, and this piece's buffer goes
-      // to the hashing worker once stored (transferred, see #feedRunningHash).
-      this.#batch.push({ index, data: data.slice(), done: { resolve, reject } });
+      // No copy here: `data` (often a view into a received frame, which the download keeps until this
+      // write settles) is copied once, into the parts that are stored (putPiece).
+      this.#batch.push({ index, data, done: { resolve, reject } });
     });
     this.#queued.set(index, written);
     if (this.#batch.length >= WRITE_BATCH_PIECES) this.#flushBatch();
@@ -173,9 +173,10 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     const bits = Bitfield.fromBytes(this.held.toBytes(), this.chunkCount);
     for (const piece of batch) bits.set(piece.index);
     const record: StoredBitfield = { fileSize: this.fileSize, chunkSize: this.chunkSize, bits: bits.toBytes() };
+    const stored = new Map<number, Uint8Array[]>();
     try {
       await this.#o.store('readwrite', (s) => {
-        for (const piece of batch) putPiece(s, this.fileId, piece.index, piece.data);
+        for (const piece of batch) stored.set(piece.index, putPiece(s, this.fileId, piece.index, piece.data));
         s.put(record, bitfieldKey(this.fileId));
         return promisifyRequest(s.transaction);
       });
@@ -194,19 +195,21 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
       this.#queued.delete(piece.index);
       piece.done.resolve();
     }
-    this.#feedRunningHash(batch);
+    this.#feedRunningHash(stored);
   }
 
-  /** Sends the running hash the committed pieces that now follow what it was sent, with this batch's bytes. */
-  #feedRunningHash(batch: PendingPiece[]): void {
+  /**
+   * Sends the running hash the committed pieces that now follow what it was sent, with the bytes of
+   * this batch (`stored`: each piece's parts as stored).
+   */
+  #feedRunningHash(stored: Map<number, Uint8Array[]>): void {
     const first = this.#hashFed;
     let upTo = first;
     while (upTo < this.chunkCount && this.held.get(upTo)) upTo++;
     if (upTo === first) return;
     const withBytes = this.#hashSteps < RUNNING_HASH_STEPS_WITH_BYTES;
-    const inBatch = new Map(withBytes ? batch.map((piece) => [piece.index, piece.data]) : []);
-    const pieces = Array.from({ length: upTo - first }, (_, i) => inBatch.get(first + i) ?? null);
-    const transfer = pieces.filter((piece) => piece !== null).map((piece) => piece.buffer as ArrayBuffer);
+    const pieces = Array.from({ length: upTo - first }, (_, i) => (withBytes ? stored.get(first + i) : undefined) ?? null);
+    const transfer = pieces.flatMap((parts) => parts ?? []).map((part) => part.buffer as ArrayBuffer);
     this.#hashFed = upTo;
     this.#hashSteps++;
     // A failed step is retried by the next one (the hash reads what it misses); finalize reports failures.

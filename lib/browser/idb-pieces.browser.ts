@@ -41,13 +41,16 @@ export interface StoredBitfield {
 /** Pieces per read when a whole file is walked (hashing, saving): getMany batches, measured ~79 MB/s. */
 export const READ_BATCH_PIECES = 64;
 
-/** Puts piece `index` into `s` (an object store of a readwrite transaction), in its parts. */
-export function putPiece(s: IDBObjectStore, fileId: string, index: number, data: Uint8Array): void {
-  const parts = Math.max(1, Math.ceil(data.length / PIECE_PART_BYTES));
-  for (let p = 0; p < parts; p++) {
-    // Each part a buffer of its own: IndexedDB would store a view's whole buffer.
-    s.put(data.slice(p * PIECE_PART_BYTES, (p + 1) * PIECE_PART_BYTES), piecePartKey(fileId, index, p));
-  }
+/**
+ * Puts piece `index` into `s` (an object store of a readwrite transaction), in its parts, and returns
+ * the parts: copies of `data` in buffers of their own (IndexedDB would store a view's whole buffer),
+ * which `put` has already serialized, so the caller may hand them on (transfer them to a worker).
+ */
+export function putPiece(s: IDBObjectStore, fileId: string, index: number, data: Uint8Array): Uint8Array[] {
+  const count = Math.max(1, Math.ceil(data.length / PIECE_PART_BYTES));
+  const parts = Array.from({ length: count }, (_, p) => data.slice(p * PIECE_PART_BYTES, (p + 1) * PIECE_PART_BYTES));
+  parts.forEach((part, p) => s.put(part, piecePartKey(fileId, index, p)));
+  return parts;
 }
 
 /**
