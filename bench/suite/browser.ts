@@ -20,6 +20,8 @@ import { rawDataChannelPump } from '../lib/rtc-pump.ts';
 import type { PumpReceiver, PumpSignal } from '../lib/rtc-pump.ts';
 import type { RunGuard } from '../lib/run-guard.ts';
 import { startSeeder } from '../lib/seeder.ts';
+import { profileThisProcess, summarizeProfiles } from '../lib/cpu-profile.ts';
+import { profileTab } from '../lib/tab-profile.ts';
 import type { Benchmark } from '../lib/suite.ts';
 
 const ENTRY = fileURLToPath(new URL('../lib/browser-bench-entry.ts', import.meta.url));
@@ -95,7 +97,7 @@ async function openBrowser(guard: RunGuard) {
 export const browserBenchmark: Benchmark = {
   name: 'browser',
   timeoutMs: (quick) => (quick ? 240_000 : 900_000),
-  async run({ quick, guard }) {
+  async run({ quick, profileDir, guard }) {
     const size = parseBytes(quick ? '32M' : '256M', 'size');
     const seederDir = join(guard.tempDir, 'seeder');
     say(`writing a ${sizeLabel(size)} random file…`);
@@ -128,6 +130,9 @@ export const browserBenchmark: Benchmark = {
     await cdp.send('HeapProfiler.collectGarbage');
     const { usedSize: heapBefore } = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
     const heap = sampleHeap(cdp);
+    // With --profile: the tab (main thread and workers) and this process (the seeder), over the download.
+    const tabProfile = profileDir ? await profileTab(cdp, join(profileDir, 'browser-tab')) : null;
+    const nodeProfile = profileDir ? await profileThisProcess(join(profileDir, 'browser-seeder')) : null;
     let downloadMs: number;
     let receivedMs: number;
     let verifiedMs: number;
@@ -136,6 +141,12 @@ export const browserBenchmark: Benchmark = {
       ({ ms: downloadMs, receivedMs, verifiedMs } = await page.evaluate(({ id, timeout }) => (window as unknown as W).timedDownload(id, timeout), { id: fileId, timeout: DOWNLOAD_TIMEOUT_MS }));
     } finally {
       peak = await heap.stop();
+      await tabProfile?.stop();
+      await nodeProfile?.stop();
+    }
+    if (profileDir) {
+      say(`\nCPU profile of the tab, over the download:\n${await summarizeProfiles(join(profileDir, 'browser-tab'))}`);
+      say(`\nCPU profile of the seeder (this process), over the download:\n${await summarizeProfiles(join(profileDir, 'browser-seeder'))}`);
     }
     const transfer = await page.evaluate((id) => (window as unknown as W).peer.getSnapshot().transfers.find((t) => t.fileId === id), fileId);
     const rate = mbps(size, downloadMs);

@@ -11,7 +11,7 @@
  */
 import { get, promisifyRequest } from 'idb-keyval';
 import type { UseStore } from 'idb-keyval';
-import { bitfieldKey, deleteFilePieces, pieceKey, readPieces } from './idb-pieces.browser.ts';
+import { bitfieldKey, deleteFilePieces, putPiece, readPieces } from './idb-pieces.browser.ts';
 import type { StoredBitfield } from './idb-pieces.browser.ts';
 import { Bitfield } from '../transfer/bitfield.ts';
 import { BitfieldChunkStore, ChunkStoreError, checkedRange, piecesForRange } from '../transfer/chunk-store.ts';
@@ -99,9 +99,9 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     const queued = this.#queued.get(index);
     if (queued) return queued;
     const written = new Promise<void>((resolve, reject) => {
-      // A copy: `data` is often a view into a larger received frame, and IndexedDB would store the
-      // view's whole buffer.
-      this.#batch.push({ index, data: data.slice(), done: { resolve, reject } });
+      // No copy here: `data` (often a view into a received frame, which the download keeps until this
+      // write settles) is copied once, into the parts that are stored (putPiece).
+      this.#batch.push({ index, data, done: { resolve, reject } });
     });
     this.#queued.set(index, written);
     if (this.#batch.length >= WRITE_BATCH_PIECES) this.#flushBatch();
@@ -114,7 +114,7 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     if (!this.hasRange(start, length)) throw new ChunkStoreError('MISSING_DATA', `bytes ${start}+${length} not all held`);
     const range = piecesForRange(this, start, length);
     if (!range) return new Uint8Array(0);
-    const pieces = await readPieces(this.#o.store, this.fileId, range.first, range.last - range.first + 1);
+    const pieces = await readPieces(this.#o.store, this.fileId, range.first, range.last - range.first + 1, this.chunkSize);
     const out = new Uint8Array(length);
     let pieceStart = range.first * this.chunkSize;
     for (const piece of pieces) {
@@ -152,7 +152,7 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     await this.#writing;
     if (!this.complete) throw new ChunkStoreError('INCOMPLETE', `${this.chunkCount - this.count} pieces missing`);
     const { fileId: digest } = await this.#o.runningHash(
-      { key: this.#hashKey, upTo: this.chunkCount, first: this.#hashFed, pieces: [], end: 'digest' },
+      { key: this.#hashKey, pieceBytes: this.chunkSize, upTo: this.chunkCount, first: this.#hashFed, pieces: [], end: 'digest' },
       [],
     );
     this.#hashFed = this.chunkCount;
@@ -173,9 +173,10 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     const bits = Bitfield.fromBytes(this.held.toBytes(), this.chunkCount);
     for (const piece of batch) bits.set(piece.index);
     const record: StoredBitfield = { fileSize: this.fileSize, chunkSize: this.chunkSize, bits: bits.toBytes() };
+    const stored = new Map<number, Uint8Array[]>();
     try {
       await this.#o.store('readwrite', (s) => {
-        for (const piece of batch) s.put(piece.data, pieceKey(this.fileId, piece.index));
+        for (const piece of batch) stored.set(piece.index, putPiece(s, this.fileId, piece.index, piece.data));
         s.put(record, bitfieldKey(this.fileId));
         return promisifyRequest(s.transaction);
       });
@@ -194,29 +195,31 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
       this.#queued.delete(piece.index);
       piece.done.resolve();
     }
-    this.#feedRunningHash(batch);
+    this.#feedRunningHash(stored);
   }
 
-  /** Sends the running hash the committed pieces that now follow what it was sent, with this batch's bytes. */
-  #feedRunningHash(batch: PendingPiece[]): void {
+  /**
+   * Sends the running hash the committed pieces that now follow what it was sent, with the bytes of
+   * this batch (`stored`: each piece's parts as stored).
+   */
+  #feedRunningHash(stored: Map<number, Uint8Array[]>): void {
     const first = this.#hashFed;
     let upTo = first;
     while (upTo < this.chunkCount && this.held.get(upTo)) upTo++;
     if (upTo === first) return;
     const withBytes = this.#hashSteps < RUNNING_HASH_STEPS_WITH_BYTES;
-    const inBatch = new Map(withBytes ? batch.map((piece) => [piece.index, piece.data]) : []);
-    const pieces = Array.from({ length: upTo - first }, (_, i) => inBatch.get(first + i) ?? null);
-    const transfer = pieces.filter((piece) => piece !== null).map((piece) => piece.buffer as ArrayBuffer);
+    const pieces = Array.from({ length: upTo - first }, (_, i) => (withBytes ? stored.get(first + i) : undefined) ?? null);
+    const transfer = pieces.flatMap((parts) => parts ?? []).map((part) => part.buffer as ArrayBuffer);
     this.#hashFed = upTo;
     this.#hashSteps++;
     // A failed step is retried by the next one (the hash reads what it misses); finalize reports failures.
     this.#o
-      .runningHash({ key: this.#hashKey, upTo, first, pieces }, transfer)
+      .runningHash({ key: this.#hashKey, pieceBytes: this.chunkSize, upTo, first, pieces }, transfer)
       .catch(() => {})
       .finally(() => this.#hashSteps--);
   }
 
   #dropRunningHash(): void {
-    if (this.#hashFed > 0) this.#o.runningHash({ key: this.#hashKey, upTo: 0, first: 0, pieces: [], end: 'drop' }, []).catch(() => {});
+    if (this.#hashFed > 0) this.#o.runningHash({ key: this.#hashKey, pieceBytes: this.chunkSize, upTo: 0, first: 0, pieces: [], end: 'drop' }, []).catch(() => {});
   }
 }

@@ -37,7 +37,7 @@ async function runAnyHashJob(job: HashJob, onProgress?: HashProgress): Promise<H
   if (job.kind === 'blob') return hashBlob(job.blob, job.chunkSize, hasher, onProgress);
   const hashing = new PieceHashing(hasher, job.fileSize, job.chunkSize);
   let done = 0;
-  await forEachPiece(openIdbStore(job.dbName), job.fileId, job.pieceCount, async (piece) => {
+  await forEachPiece(openIdbStore(job.dbName), job.fileId, job.pieceCount, job.chunkSize, async (piece) => {
     await hashing.addPiece(piece);
     done += piece.length;
     onProgress?.(done, job.fileSize);

@@ -25,11 +25,13 @@ export interface RunningFileIdJob {
   /** Where the pieces are (database `dbName`, file `fileId`: see idb-pieces.browser.ts). */
   dbName: string;
   fileId: string;
+  /** The file's piece size (how its pieces are stored). */
+  pieceBytes: number;
   /** Hash every piece below this index (all stored by now). */
   upTo: number;
-  /** pieces[i] is piece first + i, or null: read it from the database. */
+  /** pieces[i] is piece first + i (its bytes in parts, in order), or null: read it from the database. */
   first: number;
-  pieces: (Uint8Array | null)[];
+  pieces: (Uint8Array[] | null)[];
   /** 'digest': then finish and forget the hash; 'drop': forget it (the store closed). */
   end?: 'digest' | 'drop';
 }
@@ -72,16 +74,16 @@ async function applyStep(state: RunningState, job: RunningFileIdJob): Promise<Ru
   let store: UseStore | null = null;
   const given = (index: number) => job.pieces[index - job.first] ?? null;
   while (state.next < job.upTo) {
-    const piece = given(state.next);
-    if (piece) {
-      state.hash.update(piece);
+    const parts = given(state.next);
+    if (parts) {
+      for (const part of parts) state.hash.update(part);
       state.next++;
       continue;
     }
     let end = state.next + 1;
     while (end < job.upTo && end - state.next < READ_BATCH_PIECES && !given(end)) end++;
     store ??= openIdbStore(job.dbName);
-    const read = await readPieces(store, job.fileId, state.next, end - state.next);
+    const read = await readPieces(store, job.fileId, state.next, end - state.next, job.pieceBytes);
     for (const stored of read) state.hash.update(stored);
     state.next = end;
   }

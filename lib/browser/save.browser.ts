@@ -35,7 +35,7 @@ async function* batches(source: SaveSource): AsyncGenerator<Blob | Uint8Array[]>
   }
   const count = chunkCount(source.fileSize, source.chunkSize);
   for (let first = 0; first < count; first += READ_BATCH_PIECES) {
-    yield await readPieces(source.pieces, source.fileId, first, Math.min(READ_BATCH_PIECES, count - first));
+    yield await readPieces(source.pieces, source.fileId, first, Math.min(READ_BATCH_PIECES, count - first), source.chunkSize);
   }
 }
 

@@ -50,10 +50,12 @@ export class Sha256 {
       this.tailLength += take;
       offset = take;
       if (this.tailLength < BLOCK_BYTES) return this;
-      this.compress(this.tail, 0);
+      this.compress(new DataView(this.tail.buffer), 0, 1);
       this.tailLength = 0;
     }
-    for (; offset + BLOCK_BYTES <= data.length; offset += BLOCK_BYTES) this.compress(data, offset);
+    const blocks = Math.floor((data.length - offset) / BLOCK_BYTES);
+    if (blocks > 0) this.compress(new DataView(data.buffer, data.byteOffset, data.byteLength), offset, blocks);
+    offset += blocks * BLOCK_BYTES;
     if (offset < data.length) {
       this.tail.set(data.subarray(offset), 0);
       this.tailLength = data.length - offset;
@@ -80,53 +82,72 @@ export class Sha256 {
     return out;
   }
 
-  /** One round of the compression function over the 64-byte block at `data[offset..]`. */
-  private compress(data: Uint8Array, offset: number): void {
+  /**
+   * The compression function over `count` 64-byte blocks from `view[offset..]`. The state stays in
+   * locals across blocks and words are read big-endian through the DataView: measured under Node 20,
+   * 64 MiB in 64 KiB updates, 171-207 (mostly 193-207) MB/s against 175-184 one block per call with byte loads.
+   */
+  private compress(view: DataView, offset: number, count: number): void {
     const w = this.w;
-    for (let i = 0; i < 16; i++) {
-      const j = offset + i * 4;
-      w[i] = (data[j]! << 24) | (data[j + 1]! << 16) | (data[j + 2]! << 8) | data[j + 3]!;
-    }
-    for (let i = 16; i < 64; i++) {
-      const x = w[i - 15]!;
-      const y = w[i - 2]!;
-      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-      w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) | 0;
-    }
     const s = this.state;
-    let a = s[0]!,
-      b = s[1]!,
-      c = s[2]!,
-      d = s[3]!,
-      e = s[4]!,
-      f = s[5]!,
-      g = s[6]!,
-      h = s[7]!;
-    for (let i = 0; i < 64; i++) {
-      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const ch = (e & f) ^ (~e & g);
-      const t1 = (h + S1 + ch + K[i]! + w[i]!) | 0;
-      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-      const maj = (a & b) ^ (a & c) ^ (b & c);
-      const t2 = (S0 + maj) | 0;
-      h = g;
-      g = f;
-      f = e;
-      e = (d + t1) | 0;
-      d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) | 0;
+    let h0 = s[0]!,
+      h1 = s[1]!,
+      h2 = s[2]!,
+      h3 = s[3]!,
+      h4 = s[4]!,
+      h5 = s[5]!,
+      h6 = s[6]!,
+      h7 = s[7]!;
+    for (let block = 0; block < count; block++, offset += BLOCK_BYTES) {
+      for (let i = 0; i < 16; i++) w[i] = view.getInt32(offset + i * 4);
+      for (let i = 16; i < 64; i++) {
+        const x = w[i - 15]!;
+        const y = w[i - 2]!;
+        const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+        const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+        w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) | 0;
+      }
+      let a = h0,
+        b = h1,
+        c = h2,
+        d = h3,
+        e = h4,
+        f = h5,
+        g = h6,
+        h = h7;
+      for (let i = 0; i < 64; i++) {
+        const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+        const ch = g ^ (e & (f ^ g));
+        const t1 = (h + S1 + ch + K[i]! + w[i]!) | 0;
+        const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+        const maj = (a & b) | (c & (a | b));
+        const t2 = (S0 + maj) | 0;
+        h = g;
+        g = f;
+        f = e;
+        e = (d + t1) | 0;
+        d = c;
+        c = b;
+        b = a;
+        a = (t1 + t2) | 0;
+      }
+      h0 = (h0 + a) | 0;
+      h1 = (h1 + b) | 0;
+      h2 = (h2 + c) | 0;
+      h3 = (h3 + d) | 0;
+      h4 = (h4 + e) | 0;
+      h5 = (h5 + f) | 0;
+      h6 = (h6 + g) | 0;
+      h7 = (h7 + h) | 0;
     }
-    s[0] = (s[0]! + a) | 0;
-    s[1] = (s[1]! + b) | 0;
-    s[2] = (s[2]! + c) | 0;
-    s[3] = (s[3]! + d) | 0;
-    s[4] = (s[4]! + e) | 0;
-    s[5] = (s[5]! + f) | 0;
-    s[6] = (s[6]! + g) | 0;
-    s[7] = (s[7]! + h) | 0;
+    s[0] = h0;
+    s[1] = h1;
+    s[2] = h2;
+    s[3] = h3;
+    s[4] = h4;
+    s[5] = h5;
+    s[6] = h6;
+    s[7] = h7;
   }
 }
 
