@@ -2,6 +2,7 @@ import { MAX_FRAME_BYTES } from './constants.ts';
 import { SwarmError } from './errors.ts';
 import type { Transport, TransportEvents } from './transport.ts';
 import { Emitter } from '../util/emitter.ts';
+import { scheduleTask } from '../util/next-task.ts';
 
 /**
  * Bytes that may wait in a memory endpoint's inbox before the peer's `send` stops resolving at once.
@@ -15,15 +16,6 @@ export type MemoryTransportOptions = {
   /** Inbox size, in bytes, above which `send` waits for the receiver to catch up. */
   highWaterMark?: number;
 };
-
-/**
- * Runs `task` after the current task and its microtasks, like a socket event would. `setImmediate`
- * where it exists (Node), because `setTimeout(0)` is clamped to >= 1 ms and would make tests slow.
- */
-const scheduleTask: (task: () => void) => void =
-  typeof globalThis.setImmediate === 'function'
-    ? (task) => void globalThis.setImmediate(task)
-    : (task) => void setTimeout(task, 0);
 
 type PendingSend = { resolve: () => void; reject: (err: Error) => void };
 
