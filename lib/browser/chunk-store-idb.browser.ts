@@ -72,6 +72,7 @@ interface PendingPiece {
 }
 
 export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
+  readonly writesInBatches = true;
   readonly fileId: string;
   readonly #o: IdbChunkStoreOptions;
   #batch: PendingPiece[] = [];

@@ -204,9 +204,8 @@ export class Download {
           range.end - range.start,
         );
       }
-      // Ask again now, not once the write lands: a store that commits in batches (IndexedDB) would
-      // otherwise leave the link idle for a commit per batch. MAX_PENDING_WRITE_BYTES bounds the backlog.
-      this.#pump();
+      // MAX_PENDING_WRITE_BYTES bounds the backlog (ChunkStore.writesInBatches says why).
+      if (this.store!.writesInBatches) this.#pump();
       await Promise.all(this.#writes);
       this.#updateProgress();
       this.#deps.onPieces(result.accepted, peerId);
