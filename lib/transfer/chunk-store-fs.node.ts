@@ -22,6 +22,7 @@ import { isSha256Hex } from './hasher.ts';
 import { chunkCount } from './manifest.ts';
 import { RunningFileHash } from './running-file-hash.node.ts';
 import { uniqueSafeName } from './safe-name.ts';
+import { SerialWriter } from './serial-writer.node.ts';
 
 /** Directory under dataDir holding partial downloads. */
 export const PARTIAL_DIR = '.partial';
@@ -110,8 +111,8 @@ export class FsChunkStore extends BitfieldChunkStore {
   /** The failure of a flush that no write waited for, reported by the next write. */
   private flushFailure: unknown = null;
   private readonly inFlight = new Set<Promise<unknown>>();
-  /** Writes waiting for the end of this tick, to be merged (see coalescedWrite). */
-  private queuedWrites: QueuedWrite[] = [];
+  /** Piece writes, one system call at a time (serial-writer.node.ts says why). */
+  private readonly writer: SerialWriter;
   /** The whole-file SHA-256, fed as pieces are written and checked at finalize. */
   private readonly fileHash: RunningFileHash;
 
@@ -127,6 +128,7 @@ export class FsChunkStore extends BitfieldChunkStore {
     this.partialPath = partialPath;
     this.bitfieldPath = bitfieldPath;
     this.fd = fd;
+    this.writer = new SerialWriter(fd);
     this.flushEveryBytes = options.flushEveryBytes ?? FLUSH_EVERY_BYTES;
     this.flushIntervalMs = options.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     this.fileHash = new RunningFileHash({
@@ -145,7 +147,7 @@ export class FsChunkStore extends BitfieldChunkStore {
       this.flushFailure = null;
       if (failure !== null) throw failure;
       if (this.held.get(index)) return;
-      await this.coalescedWrite(data, range.start);
+      await this.writer.write(data, range.start);
       this.held.set(index);
       this.fileHash.written(index, data);
       this.unflushedBytes += data.length;
@@ -278,40 +280,6 @@ export class FsChunkStore extends BitfieldChunkStore {
     }
   }
 
-  /**
-   * Writes `data` at `position`, merged with the other writes queued in the same tick when they are
-   * adjacent both in the file and in memory (the pieces of one received chunk are views of one
-   * frame): one positional write per chunk instead of one per 64 KiB piece, whose dispatch cost
-   * was 10 % of a downloader's main thread.
-   */
-  private coalescedWrite(data: Uint8Array, position: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queuedWrites.push({ data, position, resolve, reject });
-      if (this.queuedWrites.length === 1) queueMicrotask(() => this.writeQueued());
-    });
-  }
-
-  private writeQueued(): void {
-    const queued = this.queuedWrites.sort((a, b) => a.position - b.position);
-    this.queuedWrites = [];
-    for (let first = 0; first < queued.length;) {
-      let last = first;
-      let bytes = queued[first]!.data.length;
-      for (let next = queued[last + 1]; next !== undefined && continues(queued[last]!, next); next = queued[last + 1]) {
-        last++;
-        bytes += next.data.length;
-      }
-      const run = queued.slice(first, last + 1);
-      const head = run[0]!.data;
-      const view = new Uint8Array(head.buffer, head.byteOffset, bytes);
-      writeFully(this.fd, view, run[0]!.position).then(
-        () => run.forEach((w) => w.resolve()),
-        (err: unknown) => run.forEach((w) => w.reject(err)),
-      );
-      first = last + 1;
-    }
-  }
-
   /** Runs an operation while open, and lets close() wait for it. */
   private track<T>(operation: () => Promise<T>): Promise<T> {
     if (this.state !== 'open')
@@ -326,30 +294,6 @@ export class FsChunkStore extends BitfieldChunkStore {
 
   private assertOpen(): void {
     if (this.state !== 'open') throw new ChunkStoreError('STORE_CLOSED', 'chunk store is closed');
-  }
-}
-
-interface QueuedWrite {
-  data: Uint8Array;
-  position: number;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-/** True when `next` starts where `previous` ends, in the file and in the same memory. */
-function continues(previous: QueuedWrite, next: QueuedWrite): boolean {
-  const end = previous.position + previous.data.length;
-  return (
-    next.position === end &&
-    next.data.buffer === previous.data.buffer &&
-    next.data.byteOffset === previous.data.byteOffset + previous.data.length
-  );
-}
-
-async function writeFully(fd: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < data.length;) {
-    const { bytesWritten } = await fd.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
   }
 }
 

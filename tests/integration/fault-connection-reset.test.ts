@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FsChunkStore } from '../../lib/transfer/chunk-store-fs.node.ts';
+import { SerialWriter } from '../../lib/transfer/serial-writer.node.ts';
 import { putShared, randomFile, readShared } from '../support/files.ts';
 import { startResetProxy } from '../support/reset-proxy.ts';
 import type { ResetProxy } from '../support/reset-proxy.ts';
@@ -28,8 +28,8 @@ describe('a connection reset in the middle of a chunk', () => {
 
     // Every write that reaches the partial file on disk: where and how long.
     const writes: { position: number; length: number }[] = [];
-    const original = (FsChunkStore.prototype as any).coalescedWrite;
-    vi.spyOn(FsChunkStore.prototype as any, 'coalescedWrite').mockImplementation(function (this: unknown, data: any, position: any) {
+    const original = SerialWriter.prototype.write;
+    vi.spyOn(SerialWriter.prototype, 'write').mockImplementation(function (this: SerialWriter, data, position) {
       writes.push({ position, length: data.length });
       return original.call(this, data, position);
     });
