@@ -85,7 +85,7 @@ export function putRun(s: IDBObjectStore, fileId: string, first: number, pieces:
  * (views into the records read); throws when one is missing.
  */
 export async function readPieces(store: UseStore, fileId: string, first: number, count: number, pieceBytes: number): Promise<Uint8Array[]> {
-  const pieces: (Uint8Array | undefined)[] = new Array(count);
+  const pieces: (Uint8Array | undefined)[] = Array.from({ length: count }, () => undefined);
   const last = first + count - 1;
   // The runs that can hold one of the pieces start at most a run's length before the first.
   const range = IDBKeyRange.bound([fileId, [Math.max(0, first - runPieces(pieceBytes) + 1)]], [fileId, [last, Infinity]]);
