@@ -11,7 +11,7 @@
  */
 import { get, promisifyRequest } from 'idb-keyval';
 import type { UseStore } from 'idb-keyval';
-import { bitfieldKey, deleteFilePieces, putPiece, readPieces } from './idb-pieces.browser.ts';
+import { bitfieldKey, deleteFilePieces, putRun, readPieces, runPieces } from './idb-pieces.browser.ts';
 import type { StoredBitfield } from './idb-pieces.browser.ts';
 import { Bitfield } from '../transfer/bitfield.ts';
 import { BitfieldChunkStore, ChunkStoreError, checkedRange, piecesForRange } from '../transfer/chunk-store.ts';
@@ -101,7 +101,7 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     if (queued) return queued;
     const written = new Promise<void>((resolve, reject) => {
       // No copy here: `data` (often a view into a received frame, which the download keeps until this
-      // write settles) is copied once, into the parts that are stored (putPiece).
+      // write settles) is copied once, into the run record it is stored in (putRun).
       this.#batch.push({ index, data, done: { resolve, reject } });
     });
     this.#queued.set(index, written);
@@ -174,10 +174,17 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
     const bits = Bitfield.fromBytes(this.held.toBytes(), this.chunkCount);
     for (const piece of batch) bits.set(piece.index);
     const record: StoredBitfield = { fileSize: this.fileSize, chunkSize: this.chunkSize, bits: bits.toBytes() };
-    const stored = new Map<number, Uint8Array[]>();
+    const stored = new Map<number, Uint8Array>();
     try {
       await this.#o.store('readwrite', (s) => {
-        for (const piece of batch) stored.set(piece.index, putPiece(s, this.fileId, piece.index, piece.data));
+        for (const run of consecutiveRuns(batch, runPieces(this.chunkSize))) {
+          const bytes = putRun(s, this.fileId, run[0]!.index, run.map((piece) => piece.data));
+          let at = 0;
+          for (const piece of run) {
+            stored.set(piece.index, bytes.subarray(at, at + piece.data.length));
+            at += piece.data.length;
+          }
+        }
         s.put(record, bitfieldKey(this.fileId));
         return promisifyRequest(s.transaction);
       });
@@ -201,16 +208,17 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
 
   /**
    * Sends the running hash the committed pieces that now follow what it was sent, with the bytes of
-   * this batch (`stored`: each piece's parts as stored).
+   * this batch (`stored`: each piece's bytes, views into the run records as stored).
    */
-  #feedRunningHash(stored: Map<number, Uint8Array[]>): void {
+  #feedRunningHash(stored: Map<number, Uint8Array>): void {
     const first = this.#hashFed;
     let upTo = first;
     while (upTo < this.chunkCount && this.held.get(upTo)) upTo++;
     if (upTo === first) return;
     const withBytes = this.#hashSteps < RUNNING_HASH_STEPS_WITH_BYTES;
     const pieces = Array.from({ length: upTo - first }, (_, i) => (withBytes ? stored.get(first + i) : undefined) ?? null);
-    const transfer = pieces.flatMap((parts) => parts ?? []).map((part) => part.buffer as ArrayBuffer);
+    // Pieces of one run share its buffer, which may be listed for transfer only once.
+    const transfer = [...new Set(pieces.flatMap((piece) => (piece ? [piece.buffer as ArrayBuffer] : [])))];
     this.#hashFed = upTo;
     this.#hashSteps++;
     // A failed step is retried by the next one (the hash reads what it misses); finalize reports failures.
@@ -223,4 +231,16 @@ export class IdbChunkStore extends BitfieldChunkStore implements DownloadStore {
   #dropRunningHash(): void {
     if (this.#hashFed > 0) this.#o.runningHash({ key: this.#hashKey, pieceBytes: this.chunkSize, upTo: 0, first: 0, pieces: [], end: 'drop' }, []).catch(() => {});
   }
+}
+
+/** The batch's pieces sorted, cut into runs of consecutive pieces of at most `max` pieces each. */
+function consecutiveRuns(batch: PendingPiece[], max: number): PendingPiece[][] {
+  const runs: PendingPiece[][] = [];
+  for (const piece of [...batch].sort((a, b) => a.index - b.index)) {
+    const run = runs.at(-1);
+    const last = run?.at(-1);
+    if (run && last && last.index + 1 === piece.index && run.length < max) run.push(piece);
+    else runs.push([piece]);
+  }
+  return runs;
 }

@@ -1,28 +1,50 @@
 /**
  * How pieces of a file sit in a chunk database (shared by the chunk store on the page and the hashing
- * worker, which reads the same database): piece i of a file in parts of at most PIECE_PART_BYTES,
- * part p under the key [fileId, i, p] (see PIECE_PART_BYTES for why), the file's bitfield record
- * under [fileId, 'bitfield']. Numbers sort before strings in IndexedDB keys and a key sorts after its
- * prefix, so the pieces of one file are the contiguous range [fileId, 0] .. [fileId, Infinity].
- * Pieces stored whole under [fileId, i] (before the split) are still read.
+ * worker, which reads the same database): runs of consecutive pieces, each run one record of at most
+ * RUN_RECORD_BYTES under the key [fileId, [first, count]] (see RUN_RECORD_BYTES for why), and the
+ * file's bitfield record under [fileId, 'bitfield']. In IndexedDB keys numbers sort before strings
+ * and strings before arrays, so a file's runs are the contiguous range [fileId, [0]] .. [fileId,
+ * [Infinity]], apart from its bitfield. Two earlier layouts are still read: pieces stored whole
+ * under [fileId, i], and pieces in 32 KiB parts under [fileId, i, part] (both in the range [fileId,
+ * 0] .. [fileId, Infinity]).
  */
 import { getMany, promisifyRequest } from 'idb-keyval';
 import type { UseStore } from 'idb-keyval';
 
 /**
- * Pieces are stored in parts this large: Chromium wraps a value whose serialized form exceeds 64 KiB
- * in a Blob of its own (a file beside the database), and a 64 KiB piece is just over that. Measured
- * (Chromium 156, 64 MiB in transactions of 4 MiB): whole 64 KiB pieces cost the page 6.7-8.9 ms of
- * `put` per MB and committed at 67-87 MB/s; 32 KiB parts 1.9-2.3 ms per MB at 117-147 MB/s.
+ * A run record holds at most this many bytes (and at least one piece). Chromium wraps a value whose
+ * serialized form exceeds 64 KiB in a Blob of its own (a file beside the database), which costs per
+ * value: measured (Chromium 156, 64 MiB in transactions of 4 MiB), whole 64 KiB pieces cost the page
+ * 6.7-8.9 ms of `put` per MB and committed at 67-87 MB/s, 32 KiB values 1.9-2.3 ms per MB at 117-147
+ * MB/s, 1 MiB values 2.65 ms per MB at 257 MB/s. Bigger runs would commit faster still, but a read of
+ * one piece reads its whole run.
  */
-export const PIECE_PART_BYTES = 32 * 1024;
+export const RUN_RECORD_BYTES = 1024 * 1024;
 
-/** The key of part `part` of piece `index`. */
-export function piecePartKey(fileId: string, index: number, part: number): [string, number, number] {
+/** Pieces per run record for pieces of `pieceBytes`. */
+export function runPieces(pieceBytes: number): number {
+  return Math.max(1, Math.floor(RUN_RECORD_BYTES / pieceBytes));
+}
+
+/** The key of the run of pieces [first, first + count). */
+function runKey(fileId: string, first: number, count: number): [string, [number, number]] {
+  return [fileId, [first, count]];
+}
+
+/** Every run of a file, for deleting. */
+function runRange(fileId: string): IDBKeyRange {
+  return IDBKeyRange.bound([fileId, [0]], [fileId, [Infinity]]);
+}
+
+/** The size of the parts pieces were stored in before runs (the second layout). */
+const PIECE_PART_BYTES = 32 * 1024;
+
+/** The key of part `part` of piece `index`, in the second layout. */
+function piecePartKey(fileId: string, index: number, part: number): [string, number, number] {
   return [fileId, index, part];
 }
 
-/** The key a piece was stored under whole, before pieces were split into parts. */
+/** The key a piece was stored under whole, in the first layout. */
 function wholePieceKey(fileId: string, index: number): [string, number] {
   return [fileId, index];
 }
@@ -42,40 +64,69 @@ export interface StoredBitfield {
 export const READ_BATCH_PIECES = 64;
 
 /**
- * Puts piece `index` into `s` (an object store of a readwrite transaction), in its parts, and returns
- * the parts: copies of `data` in buffers of their own (IndexedDB would store a view's whole buffer),
- * which `put` has already serialized, so the caller may hand them on (transfer them to a worker).
+ * Puts the consecutive pieces `pieces` (piece `first` on) into `s` (an object store of a readwrite
+ * transaction) as one run record, at most runPieces of them, and returns the record's bytes: a copy in
+ * a buffer of its own (IndexedDB would store a view's whole buffer) that `put` has already
+ * serialized, so the caller may hand it on (transfer it to a worker).
  */
-export function putPiece(s: IDBObjectStore, fileId: string, index: number, data: Uint8Array): Uint8Array[] {
-  const count = Math.max(1, Math.ceil(data.length / PIECE_PART_BYTES));
-  const parts = Array.from({ length: count }, (_, p) => data.slice(p * PIECE_PART_BYTES, (p + 1) * PIECE_PART_BYTES));
-  parts.forEach((part, p) => s.put(part, piecePartKey(fileId, index, p)));
-  return parts;
+export function putRun(s: IDBObjectStore, fileId: string, first: number, pieces: Uint8Array[]): Uint8Array {
+  const run = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    run.set(piece, at);
+    at += piece.length;
+  }
+  s.put(run, runKey(fileId, first, pieces.length));
+  return run;
 }
 
 /**
- * Pieces [first, first + count) in order, each `pieceBytes` long except a file's short last piece;
- * throws when one is missing.
+ * Pieces [first, first + count) in order, each `pieceBytes` long except a file's short last piece
+ * (views into the records read); throws when one is missing.
  */
 export async function readPieces(store: UseStore, fileId: string, first: number, count: number, pieceBytes: number): Promise<Uint8Array[]> {
-  const parts = Math.max(1, Math.ceil(pieceBytes / PIECE_PART_BYTES));
-  const keys = Array.from({ length: count * parts }, (_, k) => piecePartKey(fileId, first + Math.floor(k / parts), k % parts));
-  const values = await getMany<Uint8Array>(keys, store);
-  const pieces: (Uint8Array | undefined)[] = [];
-  for (let i = 0; i < count; i++) {
-    // A short last piece has fewer parts: the ones it lacks read as undefined.
-    const stored = values.slice(i * parts, (i + 1) * parts).filter((part) => part !== undefined);
-    pieces.push(stored.length === 0 ? undefined : stored.length === 1 ? stored[0] : joinParts(stored));
-  }
-  const whole = pieces.flatMap((piece, i) => (piece ? [] : [i]));
-  if (whole.length > 0) {
-    const found = await getMany<Uint8Array>(whole.map((i) => wholePieceKey(fileId, first + i)), store);
-    whole.forEach((i, k) => (pieces[i] = found[k]));
+  const pieces: (Uint8Array | undefined)[] = Array.from({ length: count }, () => undefined);
+  const last = first + count - 1;
+  // The runs that can hold one of the pieces start at most a run's length before the first.
+  const range = IDBKeyRange.bound([fileId, [Math.max(0, first - runPieces(pieceBytes) + 1)]], [fileId, [last, Infinity]]);
+  await store('readonly', async (s) => {
+    const keys = (await promisifyRequest(s.getAllKeys(range))) as [string, [number, number]][];
+    const wanted = keys.filter(([, [from, n]]) => from + n > first);
+    const runs = await Promise.all(wanted.map((key) => promisifyRequest<Uint8Array>(s.get(key))));
+    wanted.forEach(([, [from, n]], k) => {
+      for (let i = Math.max(from, first); i < Math.min(from + n, last + 1); i++) {
+        const at = (i - from) * pieceBytes;
+        pieces[i - first] = runs[k]!.subarray(at, Math.min(at + pieceBytes, runs[k]!.length));
+      }
+    });
+  });
+  const older = pieces.flatMap((piece, i) => (piece ? [] : [i]));
+  if (older.length > 0) {
+    const found = await readOlderPieces(store, fileId, older.map((i) => first + i), pieceBytes);
+    older.forEach((i, k) => (pieces[i] = found[k]));
   }
   return pieces.map((piece, i) => {
     if (!piece) throw new Error(`piece ${first + i} of ${fileId} is not stored`);
     return piece;
   });
+}
+
+/** Pieces `indices` as stored by the earlier layouts (in parts, or whole), undefined where not stored. */
+async function readOlderPieces(store: UseStore, fileId: string, indices: number[], pieceBytes: number): Promise<(Uint8Array | undefined)[]> {
+  const parts = Math.max(1, Math.ceil(pieceBytes / PIECE_PART_BYTES));
+  const keys = indices.flatMap((index) => Array.from({ length: parts }, (_, p) => piecePartKey(fileId, index, p)));
+  const values = await getMany<Uint8Array>(keys, store);
+  const pieces = indices.map((_, i) => {
+    // A short last piece has fewer parts: the ones it lacks read as undefined.
+    const stored = values.slice(i * parts, (i + 1) * parts).filter((part) => part !== undefined);
+    return stored.length === 0 ? undefined : stored.length === 1 ? stored[0] : joinParts(stored);
+  });
+  const whole = pieces.flatMap((piece, i) => (piece ? [] : [i]));
+  if (whole.length > 0) {
+    const found = await getMany<Uint8Array>(whole.map((i) => wholePieceKey(fileId, indices[i]!)), store);
+    whole.forEach((i, k) => (pieces[i] = found[k]));
+  }
+  return pieces;
 }
 
 function joinParts(parts: Uint8Array[]): Uint8Array {
@@ -114,6 +165,7 @@ export async function forEachPiece(
 /** Deletes every piece and the bitfield of a file, in one transaction. */
 export function deleteFilePieces(store: UseStore, fileId: string): Promise<void> {
   return store('readwrite', (s) => {
+    s.delete(runRange(fileId));
     s.delete(IDBKeyRange.bound(wholePieceKey(fileId, 0), wholePieceKey(fileId, Infinity)));
     s.delete(bitfieldKey(fileId));
     return promisifyRequest(s.transaction);

@@ -29,9 +29,9 @@ export interface RunningFileIdJob {
   pieceBytes: number;
   /** Hash every piece below this index (all stored by now). */
   upTo: number;
-  /** pieces[i] is piece first + i (its bytes in parts, in order), or null: read it from the database. */
+  /** pieces[i] is piece first + i (its bytes), or null: read it from the database. */
   first: number;
-  pieces: (Uint8Array[] | null)[];
+  pieces: (Uint8Array | null)[];
   /** 'digest': then finish and forget the hash; 'drop': forget it (the store closed). */
   end?: 'digest' | 'drop';
 }
@@ -74,9 +74,9 @@ async function applyStep(state: RunningState, job: RunningFileIdJob): Promise<Ru
   let store: UseStore | null = null;
   const given = (index: number) => job.pieces[index - job.first] ?? null;
   while (state.next < job.upTo) {
-    const parts = given(state.next);
-    if (parts) {
-      for (const part of parts) state.hash.update(part);
+    const piece = given(state.next);
+    if (piece) {
+      state.hash.update(piece);
       state.next++;
       continue;
     }
