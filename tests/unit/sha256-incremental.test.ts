@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBrowserHasher } from '../../lib/transfer/hasher.browser.ts';
 import { nodeHasher } from '../../lib/transfer/hasher.node.ts';
 import { Sha256, sha256Sync } from '../../lib/transfer/sha256-incremental.ts';
+import { makeWasmCompressor } from '../../lib/transfer/sha256-wasm.ts';
 import { bytesToHex } from '../../lib/util/base64.ts';
 
 const ascii = (text: string) => new TextEncoder().encode(text);
@@ -51,6 +52,30 @@ describe('Sha256 (pure TS)', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('equals node:crypto on large inputs, through the WebAssembly rounds and across their 64 KiB memory', () => {
+    expect(makeWasmCompressor()).not.toBeNull(); // Node compiles the module, so long runs take that path
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 300_000 }),
+        fc.array(fc.nat({ max: 300_000 }), { maxLength: 6 }),
+        fc.integer({ min: 0, max: 7 }),
+        (length, cuts, misalign) => {
+          // An odd byteOffset: the bytes are copied into the module's memory, never read in place.
+          const data = randomBytes(length + misalign).subarray(misalign);
+          const points = [...new Set(cuts.map((c) => c % (length + 1)))].sort((a, b) => a - b);
+          const hash = new Sha256();
+          let from = 0;
+          for (const point of [...points, length]) {
+            hash.update(data.subarray(from, point));
+            from = point;
+          }
+          expect(bytesToHex(hash.digest())).toBe(nodeSha(data));
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 
