@@ -10,6 +10,7 @@
  */
 import { getMany, promisifyRequest } from 'idb-keyval';
 import type { UseStore } from 'idb-keyval';
+import { concatBytes } from '../util/bytes.ts';
 
 /**
  * A run record holds at most this many bytes (and at least one piece). Chromium wraps a value whose
@@ -119,7 +120,7 @@ async function readOlderPieces(store: UseStore, fileId: string, indices: number[
   const pieces = indices.map((_, i) => {
     // A short last piece has fewer parts: the ones it lacks read as undefined.
     const stored = values.slice(i * parts, (i + 1) * parts).filter((part) => part !== undefined);
-    return stored.length === 0 ? undefined : stored.length === 1 ? stored[0] : joinParts(stored);
+    return stored.length === 0 ? undefined : stored.length === 1 ? stored[0] : concatBytes(stored);
   });
   const whole = pieces.flatMap((piece, i) => (piece ? [] : [i]));
   if (whole.length > 0) {
@@ -127,16 +128,6 @@ async function readOlderPieces(store: UseStore, fileId: string, indices: number[
     whole.forEach((i, k) => (pieces[i] = found[k]));
   }
   return pieces;
-}
-
-function joinParts(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /**
