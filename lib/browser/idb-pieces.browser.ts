@@ -71,12 +71,7 @@ export const READ_BATCH_PIECES = 64;
  * serialized, so the caller may hand it on (transfer it to a worker).
  */
 export function putRun(s: IDBObjectStore, fileId: string, first: number, pieces: Uint8Array[]): Uint8Array {
-  const run = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    run.set(piece, at);
-    at += piece.length;
-  }
+  const run = concatBytes(pieces);
   s.put(run, runKey(fileId, first, pieces.length));
   return run;
 }
