@@ -22,6 +22,7 @@ import type { RunGuard } from '../lib/run-guard.ts';
 import { startSeeder } from '../lib/seeder.ts';
 import { profileThisProcess, summarizeProfiles } from '../lib/cpu-profile.ts';
 import { profileTab } from '../lib/tab-profile.ts';
+import { formatUsage, snapshotUsage, usageBetween } from '../lib/process-usage.ts';
 import type { Benchmark } from '../lib/suite.ts';
 
 const ENTRY = fileURLToPath(new URL('../lib/browser-bench-entry.ts', import.meta.url));
@@ -109,10 +110,12 @@ export const browserBenchmark: Benchmark = {
     say(`raw data-channel pump node -> page: ${sizeLabel(size)} in ${MESSAGE_BYTES} B messages…`);
     const pumpPage = await browser.newPage();
     await pumpPage.goto(server.pageUrl);
+    const pumpStart = snapshotUsage();
     const pump = await rawDataChannelPump(guard, size, MESSAGE_BYTES, (total) => pageReceiver(pumpPage, total));
+    const pumpUsage = usageBetween(pumpStart, snapshotUsage());
     await pumpPage.close();
     const pumpRate = mbps(pump.bytes, pump.ms);
-    say(`  ${pumpRate.toFixed(0)} MB/s`);
+    say(`  ${pumpRate.toFixed(0)} MB/s\n${formatUsage(pumpUsage)}`);
 
     say('download node -> page into IndexedDB…');
     const page = await browser.newPage();
@@ -137,8 +140,11 @@ export const browserBenchmark: Benchmark = {
     let receivedMs: number;
     let verifiedMs: number;
     let peak = { heap: 0, buffers: 0 };
+    const downloadStart = snapshotUsage();
+    let downloadUsage;
     try {
       ({ ms: downloadMs, receivedMs, verifiedMs } = await page.evaluate(({ id, timeout }) => (window as unknown as W).timedDownload(id, timeout), { id: fileId, timeout: DOWNLOAD_TIMEOUT_MS }));
+      downloadUsage = usageBetween(downloadStart, snapshotUsage());
     } finally {
       peak = await heap.stop();
       await tabProfile?.stop();
@@ -150,7 +156,7 @@ export const browserBenchmark: Benchmark = {
     }
     const transfer = await page.evaluate((id) => (window as unknown as W).peer.getSnapshot().transfers.find((t) => t.fileId === id), fileId);
     const rate = mbps(size, downloadMs);
-    say(`  ${rate.toFixed(1)} MB/s (${(downloadMs / 1000).toFixed(1)} s, after the last byte: check ${((verifiedMs - receivedMs) / 1000).toFixed(2)} s, adopt ${((downloadMs - verifiedMs) / 1000).toFixed(2)} s); peak JS heap ${(peak.heap / 1e6).toFixed(0)} MB, ArrayBuffers ${(peak.buffers / 1e6).toFixed(0)} MB`);
+    say(`  ${rate.toFixed(1)} MB/s (${(downloadMs / 1000).toFixed(1)} s, after the last byte: check ${((verifiedMs - receivedMs) / 1000).toFixed(2)} s, adopt ${((downloadMs - verifiedMs) / 1000).toFixed(2)} s); peak JS heap ${(peak.heap / 1e6).toFixed(0)} MB, ArrayBuffers ${(peak.buffers / 1e6).toFixed(0)} MB\n${formatUsage(downloadUsage)}`);
     await page.close();
     await seeder.node.close();
     return {
@@ -165,7 +171,7 @@ export const browserBenchmark: Benchmark = {
         { name: 'browser: tab peak JS heap', value: peak.heap / 1e6, unit: 'MB', goal: { on: 'value', below: HEAP_GOAL_MB } },
         { name: 'browser: tab peak ArrayBuffer memory', value: peak.buffers / 1e6, unit: 'MB' },
       ],
-      details: { fileBytes: size, downloadMs, allReceivedMs: receivedMs, verifiedMs, pump, heapBeforeBytes: heapBefore, peakHeapBytes: peak.heap, peakArrayBufferBytes: peak.buffers, messageBytes: MESSAGE_BYTES, peers: transfer?.peers },
+      details: { fileBytes: size, downloadMs, allReceivedMs: receivedMs, verifiedMs, pump, heapBeforeBytes: heapBefore, peakHeapBytes: peak.heap, peakArrayBufferBytes: peak.buffers, messageBytes: MESSAGE_BYTES, peers: transfer?.peers, pumpUsage, downloadUsage },
     };
   },
 };
