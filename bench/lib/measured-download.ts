@@ -5,6 +5,8 @@
  */
 import { dirname, join } from 'node:path';
 import { monotonicMicros, profileThisProcess, summarizeProfiles } from './cpu-profile.ts';
+import { formatUsage, snapshotUsage, usageBetween } from './process-usage.ts';
+import type { PhaseUsage } from './process-usage.ts';
 import { spawnNodeProcess } from './node-process.ts';
 import type { NodeProcess } from './node-process.ts';
 import { say } from './report.ts';
@@ -23,6 +25,8 @@ export interface MeasuredDownload extends TimedDownload {
   adoptMs: number;
   /** The node's own "hashed a shared file" time for the downloaded file, ms, if it logged one. */
   adoptHashMs: number | null;
+  /** CPU per thread, page faults and UDP drops of this process and its children over the timed window. */
+  usage: PhaseUsage;
 }
 
 export interface DownloaderOptions {
@@ -54,9 +58,12 @@ export async function measuredDownload(
   say('downloading…');
   const seederProfile = profileDir ? await profileThisProcess(join(profileDir, `${name}-seeders`)) : null;
   const window = { fromUs: monotonicMicros(), toUs: 0 };
+  const usageStart = snapshotUsage();
   const downloading = timedDownload(downloader, fileId, fileSize, DOWNLOAD_TIMEOUT_MS);
   const [run, during] = await Promise.all([downloading, options.during?.(downloader)]);
   window.toUs = monotonicMicros();
+  const usage = usageBetween(usageStart, snapshotUsage());
+  say(`  during the download (this process, with its seeders, and the downloader):\n${formatUsage(usage)}`);
   const peakRssAtCompletedBytes = downloader.peakRssBytes();
   const seederProfilePath = await seederProfile?.stop();
   const adoptMs = await waitForLocal(downloader, fileId);
@@ -68,5 +75,5 @@ export async function measuredDownload(
     say(`\nCPU profile of the seeders (this process), timed window:\n${await summarizeProfiles(dirname(seederProfilePath!), { window })}`);
   }
   const adoptHash = hashed.find((l) => l.fileId === fileId);
-  return { ...run, peakRssBytes, peakRssAtCompletedBytes, adoptMs, adoptHashMs: adoptHash ? Number(adoptHash.ms) : null, during };
+  return { ...run, peakRssBytes, peakRssAtCompletedBytes, adoptMs, adoptHashMs: adoptHash ? Number(adoptHash.ms) : null, usage, during };
 }

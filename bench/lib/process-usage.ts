@@ -123,7 +123,10 @@ export function snapshotUsage(): UsageSnapshot {
     }
     for (const tid of tids) {
       const stat = readText(`/proc/${pid}/task/${tid}/stat`);
-      if (stat) threads.set(`${pid}/${tid}`, usageOf(stat, label));
+      if (!stat) continue;
+      // Node's thread-pool threads carry the process's name too: the main thread is told apart.
+      const sample = usageOf(stat, label);
+      threads.set(`${pid}/${tid}`, tid === String(pid) ? { ...sample, thread: `${sample.thread} (main)` } : sample);
     }
   }
   return { atMs: performance.now(), threads, processes, udpReceiveBufferDrops: udpReceiveBufferDrops() };

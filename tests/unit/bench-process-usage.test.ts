@@ -12,7 +12,7 @@ describe('bench process usage', () => {
     const start: UsageSnapshot = {
       atMs: 0,
       threads: new Map([
-        ['1/1', sample('node (bench)', 'node', 1, 100)],
+        ['1/1', sample('node (bench)', 'node (main)', 1, 100)],
         ['1/2', sample('node (bench)', 'juice poll', 0.5, 10)],
       ]),
       processes: new Map([[1, sample('node (bench)', '(threads that ended)', 1.5, 110)]]),
@@ -22,7 +22,7 @@ describe('bench process usage', () => {
     const end: UsageSnapshot = {
       atMs: 2000,
       threads: new Map([
-        ['1/1', sample('node (bench)', 'node', 1.4, 150)],
+        ['1/1', sample('node (bench)', 'node (main)', 1.4, 150)],
         ['1/3', sample('node (bench)', 'RTC worker', 0.2, 5)],
       ]),
       processes: new Map([[1, sample('node (bench)', '(threads that ended)', 2.4, 180)]]),
@@ -33,7 +33,7 @@ describe('bench process usage', () => {
     expect(usage.udpReceiveBufferDrops).toBe(12);
     expect(usage.cpuS).toBeCloseTo(0.9);
     const byThread = Object.fromEntries(usage.threads.map((t) => [t.thread, [Number(t.cpuS.toFixed(2)), t.minorFaults]]));
-    expect(byThread).toEqual({ node: [0.4, 50], '(threads that ended)': [0.3, 15], 'RTC worker': [0.2, 5] });
+    expect(byThread).toEqual({ 'node (main)': [0.4, 50], '(threads that ended)': [0.3, 15], 'RTC worker': [0.2, 5] });
   });
 
   it('reads this process and a busy child from /proc', async () => {
@@ -48,6 +48,7 @@ describe('bench process usage', () => {
     const own = usage.threads.filter((t) => t.process === 'node (bench)').reduce((sum, t) => sum + t.cpuS, 0);
     const childCpu = usage.threads.filter((t) => t.process === `node ${child.pid}`).reduce((sum, t) => sum + t.cpuS, 0);
     expect(own).toBeGreaterThan(0.1);
+    expect(usage.threads.filter((t) => t.process === 'node (bench)' && t.thread.endsWith(' (main)'))).toHaveLength(1);
     expect(childCpu).toBeGreaterThan(0);
   });
 });
