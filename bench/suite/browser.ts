@@ -23,6 +23,7 @@ import { startSeeder } from '../lib/seeder.ts';
 import { profileThisProcess, summarizeProfiles } from '../lib/cpu-profile.ts';
 import { profileTab } from '../lib/tab-profile.ts';
 import { formatUsage, snapshotUsage, usageBetween } from '../lib/process-usage.ts';
+import type { PhaseUsage } from '../lib/process-usage.ts';
 import type { Benchmark } from '../lib/suite.ts';
 
 const ENTRY = fileURLToPath(new URL('../lib/browser-bench-entry.ts', import.meta.url));
@@ -141,7 +142,7 @@ export const browserBenchmark: Benchmark = {
     let verifiedMs: number;
     let peak = { heap: 0, buffers: 0 };
     const downloadStart = snapshotUsage();
-    let downloadUsage;
+    let downloadUsage: PhaseUsage;
     try {
       ({ ms: downloadMs, receivedMs, verifiedMs } = await page.evaluate(({ id, timeout }) => (window as unknown as W).timedDownload(id, timeout), { id: fileId, timeout: DOWNLOAD_TIMEOUT_MS }));
       downloadUsage = usageBetween(downloadStart, snapshotUsage());
