@@ -23,12 +23,12 @@ import type { RunningFileIdJob, RunningFileIdResult } from './running-file-id.br
 /** Pieces per transaction (64 KiB pieces: 4 MiB), the batch size NOTES-WEBRTC.md measured. */
 export const WRITE_BATCH_PIECES = 64;
 /**
- * A batch that does not fill up is written this long after its first piece. Long enough for a batch
- * to fill at a tab's download rate (4 MiB take ~160 ms at 25 MB/s): each transaction costs Chromium
- * more than its bytes, and at 30 ms batches of ~1 MiB took 254 transactions per 256 MiB instead of 65,
- * and 1 s more CPU across the tab and the browser process (bench/README.md, "browser write batches"). A slow
- * link is not held back by it: the download asks for more while pieces wait (MAX_PENDING_WRITE_BYTES),
- * and finalize writes what is pending at once.
+ * A batch that does not fill up is written this long after its first piece: long enough for a batch
+ * to fill at a tab's download rate (4 MiB take ~160 ms at 25 MB/s), because each transaction costs
+ * Chromium more than its bytes. With 30 ms, a 256 MiB download made ~250 transactions of ~1 MiB
+ * instead of 65 and used ~1 s more CPU (bench/README.md, "browser write batches"). A slow link is not
+ * held back: the download asks for more while pieces wait (MAX_PENDING_WRITE_BYTES), and finalize
+ * writes what is pending at once.
  */
 export const WRITE_BATCH_DELAY_MS = 150;
 /**
