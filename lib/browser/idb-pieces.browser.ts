@@ -96,7 +96,7 @@ export async function readPieces(store: UseStore, fileId: string, first: number,
       }
     });
   });
-  const older = pieces.flatMap((piece, i) => (piece ? [] : [i]));
+  const older = missingAt(pieces);
   if (older.length > 0) {
     const found = await readOlderPieces(store, fileId, older.map((i) => first + i), pieceBytes);
     older.forEach((i, k) => (pieces[i] = found[k]));
@@ -105,6 +105,11 @@ export async function readPieces(store: UseStore, fileId: string, first: number,
     if (!piece) throw new Error(`piece ${first + i} of ${fileId} is not stored`);
     return piece;
   });
+}
+
+/** The positions in `pieces` that no layout read so far has filled. */
+function missingAt(pieces: (Uint8Array | undefined)[]): number[] {
+  return pieces.flatMap((piece, i) => (piece ? [] : [i]));
 }
 
 /** Pieces `indices` as stored by the earlier layouts (in parts, or whole), undefined where not stored. */
@@ -117,7 +122,7 @@ async function readOlderPieces(store: UseStore, fileId: string, indices: number[
     const stored = values.slice(i * parts, (i + 1) * parts).filter((part) => part !== undefined);
     return stored.length === 0 ? undefined : stored.length === 1 ? stored[0] : concatBytes(stored);
   });
-  const whole = pieces.flatMap((piece, i) => (piece ? [] : [i]));
+  const whole = missingAt(pieces);
   if (whole.length > 0) {
     const found = await getMany<Uint8Array>(whole.map((i) => wholePieceKey(fileId, indices[i]!)), store);
     whole.forEach((i, k) => (pieces[i] = found[k]));

@@ -7,9 +7,10 @@
  * The chunk store sends a step each time the run of committed pieces from piece 0 grows: the pieces
  * it still has in memory (those of the batch just committed, unless several steps are waiting here
  * already) come with the step, any other piece of the run is read back from the database here.
- * Steps of one hash are applied one after another, in the order they were sent. The state lives only as long as this worker (or page): after a reload
- * the store starts a new hash under a new key, whose first step reads the pieces stored before from
- * the database, so the final check is right however much the running hash had covered.
+ * Steps of one hash are applied one after another, in the order they were sent. The state lives only
+ * as long as this worker (or page): after a reload the store starts a new hash under a new key, whose
+ * first step reads the pieces stored before from the database, so the final check is right however
+ * much the running hash had covered.
  */
 import { READ_BATCH_PIECES, readPieces } from './idb-pieces.browser.ts';
 import { openIdbStore } from './idb.browser.ts';
