@@ -72,7 +72,17 @@ export const swarmBenchmark: Benchmark = {
           goal: { on: 'value', atMost: UPLOAD_GOAL_FILES },
         },
       ],
-      details: { fileBytes: size, capBytesPerSec: SEEDER_CAP_BYTES_PER_S, aloneMs: alone.ms, downloadMs: runs.map((r) => r.ms), seederUploadBytes: fromSeeder },
+      details: {
+        fileBytes: size,
+        capBytesPerSec: SEEDER_CAP_BYTES_PER_S,
+        aloneMs: alone.ms,
+        downloadMs: runs.map((r) => r.ms),
+        seederUploadBytes: fromSeeder,
+        // Who each downloader got its bytes from, and which of them timed out: what a late
+        // downloader waited for (bench/README.md, sixth session).
+        seederPeerId: seeder.node.peer.id,
+        downloaders: runs.map((r, i) => ({ peerId: downloaders[i]!.peerId, ms: r.ms, peers: r.transfer.peers ?? [] })),
+      },
     };
   },
 };
