@@ -144,6 +144,13 @@ export class Download {
     this.#pump();
   }
 
+  /** A swarm peer said it will not send chunk `chunkIndex` (in `chunkSize`) of what we asked it. */
+  onUnavailable(peerId: string, chunkIndex: number, chunkSize: number): void {
+    const scheduler = this.#scheduler;
+    if (!scheduler || this.#sources.get(peerId)?.chunkSize !== chunkSize) return;
+    if (scheduler.onUnavailable(peerId, chunkIndex, this.#deps.timers.now())) this.#pump();
+  }
+
   removeSource(peerId: string): void {
     if (!this.#sources.delete(peerId)) return;
     this.#scheduler?.removePeer(peerId, this.#deps.timers.now());

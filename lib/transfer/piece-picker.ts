@@ -27,11 +27,20 @@
  */
 import type { ChunkGeometry } from './chunk-geometry.ts';
 import type { RarityMap } from './rarity.ts';
-import type { RequestBook } from './request-book.ts';
+import type { ChunkRequest, RequestBook } from './request-book.ts';
 import { peerHasPiece, type SourcePeer } from './source-peer.ts';
 
 /** Endgame: a request is duplicated once this fraction of its allowed time has passed. */
 export const ENDGAME_STRAGGLER_FRACTION = 0.75;
+/**
+ * From when the endgame may copy `request` (ms): once it is past ENDGAME_STRAGGLER_FRACTION of the
+ * time allowed it, or at once when its peer said it will not send it.
+ */
+export function stragglesFrom(request: ChunkRequest): number {
+  const late = request.sentAt + (request.deadline - request.sentAt) * ENDGAME_STRAGGLER_FRACTION;
+  return Math.min(late, request.refusedAt ?? Infinity);
+}
+
 /** Endgame: a piece is asked of at most this many peers besides the first. */
 export const MAX_DUPLICATES_PER_PIECE = 2;
 /** Rarest picks a big-chunk peer samples looking for a chunk whose pieces are all still needed. */
@@ -88,15 +97,15 @@ export function pickNewChunk(ctx: PickContext, peer: SourcePeer): number | undef
 
 /**
  * Endgame: this peer's chunks covering pieces already asked of others, oldest requests first, but
- * only requests that are straggling (past three quarters of the time allowed them). Copying every outstanding
- * request made capped seeders with deep queues upload much of the file's tail twice (measured: a
- * resumed 24 MiB download cost the seeders 1.4-1.5x its size); stragglers are what the endgame is for.
+ * only requests that straggle (`stragglesFrom`). Copying every outstanding request made capped
+ * seeders with deep queues upload much of the file's tail twice (measured: a resumed 24 MiB download
+ * cost the seeders 1.4-1.5x its size); stragglers are what the endgame is for.
  */
 export function* endgameChunks(ctx: PickContext, peer: SourcePeer, now: number): Generator<number> {
   const { book, held } = ctx;
   for (const request of book.all()) {
     if (request.peerId === peer.id) continue;
-    if (now - request.sentAt < (request.deadline - request.sentAt) * ENDGAME_STRAGGLER_FRACTION) continue;
+    if (now < stragglesFrom(request)) continue;
     for (let piece = request.firstPiece; piece <= request.lastPiece; piece++) {
       if (held[piece] || book.count(piece) > MAX_DUPLICATES_PER_PIECE || !peerHasPiece(peer, piece)) continue;
       const chunk = peer.geometry.chunkOf(piece);

@@ -24,6 +24,8 @@ export interface ChunkRequest {
   readonly sentAt: number;
   /** After this (ms), onTimeouts withdraws it. */
   readonly deadline: number;
+  /** When the peer said it will not send it (`chunk_unavailable`), ms: the endgame copies it from then on. */
+  refusedAt?: number;
 }
 
 /** Withdrawn requests remembered per peer so their late answers are recognised. */

@@ -395,6 +395,7 @@ export class TransferService extends Emitter<TransferServiceEvents> {
     });
     peer.handle('chunk_unavailable', (m, c) => {
       log.debug({ peer: c.peerId, file: m.content.file_id, index: m.content.chunk_index }, 'peer cannot serve a chunk');
+      this.#downloadOf(m.content.file_id)?.onUnavailable(c.peerId!, m.content.chunk_index, m.content.chunk_size);
     });
   }
 }

@@ -185,6 +185,22 @@ describe('Scheduler API', () => {
     expect(scheduler.nextDeadline(1)).toBe(stragglingAt(fromA));
   });
 
+  it('copies a refused request in the endgame at once, to another peer only', () => {
+    const scheduler = make(4);
+    scheduler.addPeer('a', { chunkSize: PIECE, hasAll: true });
+    const fromA = scheduler.nextRequests(0); // all 4 pieces
+    scheduler.addPeer('b', { chunkSize: PIECE, hasAll: true });
+    expect(scheduler.nextRequests(1)).toEqual([]); // nothing straggles yet
+    expect(scheduler.onUnavailable('a', 99, 2)).toBe(false); // never asked
+    expect(scheduler.onUnavailable('a', fromA[2]!.chunkIndex, 2)).toBe(true);
+    expect(scheduler.onUnavailable('a', fromA[2]!.chunkIndex, 2)).toBe(false); // once
+    const copies = scheduler.nextRequests(3);
+    expect(copies.map((r) => [r.peerId, r.chunkIndex])).toEqual([['b', fromA[2]!.chunkIndex]]);
+    expect(scheduler.nextRequests(4)).toEqual([]); // a is not asked again, b once
+    const won = scheduler.onChunk('b', copies[0]!.chunkIndex, 10, 'ok');
+    expect(won.cancel).toEqual([expect.objectContaining({ peerId: 'a', chunkIndex: fromA[2]!.chunkIndex })]);
+  });
+
   it('puts the pieces of a bad chunk back, and bans at the third with a reason', () => {
     const scheduler = make(4);
     scheduler.addPeer('evil', { chunkSize: PIECE, hasAll: true });
