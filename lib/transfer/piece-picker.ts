@@ -36,9 +36,19 @@ export const ENDGAME_STRAGGLER_FRACTION = 0.75;
  * From when the endgame may copy `request` (ms): once it is past ENDGAME_STRAGGLER_FRACTION of the
  * time allowed it, or at once when its peer said it will not send it.
  */
-export function stragglesFrom(request: ChunkRequest): number {
+function stragglesFrom(request: ChunkRequest): number {
   const late = request.sentAt + (request.deadline - request.sentAt) * ENDGAME_STRAGGLER_FRACTION;
   return Math.min(late, request.refusedAt ?? Infinity);
+}
+
+/** The earliest time after `now` at which an outstanding request starts to straggle; Infinity if none. */
+export function nextStraggle(book: RequestBook, now: number): number {
+  let next = Infinity;
+  for (const request of book.all()) {
+    const from = stragglesFrom(request);
+    if (from > now && from < next) next = from;
+  }
+  return next;
 }
 
 /** Endgame: a piece is asked of at most this many peers besides the first. */

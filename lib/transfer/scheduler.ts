@@ -38,7 +38,7 @@
  */
 import { ChunkGeometry } from './chunk-geometry.ts';
 import type { BadChunkKind } from './peer-score.ts';
-import { endgameChunks, pickNewChunk, relayChunks, stragglesFrom, type PickContext } from './piece-picker.ts';
+import { endgameChunks, nextStraggle, pickNewChunk, relayChunks, type PickContext } from './piece-picker.ts';
 import { PiecePool } from './piece-pool.ts';
 import { RequestBook, type ChunkRequest } from './request-book.ts';
 import { createSourcePeer, sourcePeerStats, type SourcePeer } from './source-peer.ts';
@@ -226,11 +226,9 @@ export class Scheduler {
 
   /**
    * The peer said it will not send this chunk (`chunk_unavailable`: a partial peer between finishing
-   * its download and listing the file, a seeder whose file changed). The request stays booked to it,
-   * so it is not asked again and its deadline still applies, but the endgame copies it to another
-   * peer at once instead of after most of its time (3 s and more). With 2 % of answers refused (a
-   * test patch), the last of bench `swarm`'s 12 downloaders came 2.1-6.1 s after the first; with
-   * this, 0.1-0.9 s. False when no such request is open.
+   * its download and listing the file, a seeder whose file changed). The request stays booked to it
+   * (not asked again, deadline unchanged), but the endgame copies it at once instead of after 3 s and
+   * more (bench/README.md, sixth session: swarm). False when no such request is open.
    */
   onUnavailable(peerId: string, chunkIndex: number, now: number): boolean {
     const request = this.#book.get(peerId, chunkIndex);
@@ -285,12 +283,7 @@ export class Scheduler {
     if (this.#book.size === 0) return undefined;
     if (this.#pool.complete || this.#pool.rarity.sourcedCandidateCount > 0) return this.#deadlineFloor;
     // Endgame: also wake when a request starts to straggle (past `now`), so an idle peer can copy it.
-    let wake = this.#deadlineFloor;
-    for (const request of this.#book.all()) {
-      const straggling = stragglesFrom(request);
-      if (straggling > now && straggling < wake) wake = straggling;
-    }
-    return wake;
+    return Math.min(this.#deadlineFloor, nextStraggle(this.#book, now));
   }
 
   state(now: number): SchedulerState {
