@@ -20,6 +20,7 @@ import { loadBitfieldFile, writeBitfieldFile } from './bitfield-file.node.ts';
 import { BitfieldChunkStore, ChunkStoreError, checkedRange } from './chunk-store.ts';
 import { isSha256Hex } from './hasher.ts';
 import { chunkCount } from './manifest.ts';
+import { dropCachedPages } from './page-cache.node.ts';
 import { RunningFileHash } from './running-file-hash.node.ts';
 import { uniqueSafeName } from './safe-name.ts';
 import { SerialWriter } from './serial-writer.node.ts';
@@ -38,6 +39,12 @@ export const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
  * link 64 MiB takes long to arrive, and everything unpersisted is fetched twice after a crash.
  */
 export const FLUSH_INTERVAL_MS = 250;
+/**
+ * After each flush, the file's durable and hashed bytes further than this behind the hashed end
+ * leave the page cache (page-cache.node.ts says why); the most recent ones stay, since peers of a
+ * swarm ask for what was just announced. Downloads smaller than this are never dropped.
+ */
+export const CACHED_BEHIND_BYTES = 64 * 1024 * 1024;
 /** Free space kept beyond the file itself, so a download never fills the disk to the last byte. */
 export const FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024;
 
@@ -50,6 +57,7 @@ export interface FsChunkStoreOptions {
   chunkSize: number;
   flushEveryBytes?: number;
   flushIntervalMs?: number;
+  cachedBehindBytes?: number;
   freeSpaceMarginBytes?: number;
 }
 
@@ -95,6 +103,9 @@ export class FsChunkStore extends BitfieldChunkStore {
   private readonly bitfieldPath: string;
   private readonly flushEveryBytes: number;
   private readonly flushIntervalMs: number;
+  private readonly cachedBehindBytes: number;
+  /** Bytes [0, droppedBytes) of the file were dropped from the page cache (dropBehind). */
+  private droppedBytes = 0;
   private fd: FileHandle;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | null = null;
@@ -131,6 +142,7 @@ export class FsChunkStore extends BitfieldChunkStore {
     this.writer = new SerialWriter(fd);
     this.flushEveryBytes = options.flushEveryBytes ?? FLUSH_EVERY_BYTES;
     this.flushIntervalMs = options.flushIntervalMs ?? FLUSH_INTERVAL_MS;
+    this.cachedBehindBytes = options.cachedBehindBytes ?? CACHED_BEHIND_BYTES;
     this.fileHash = new RunningFileHash({
       fileSize: this.fileSize,
       chunkSize: this.chunkSize,
@@ -266,18 +278,33 @@ export class FsChunkStore extends BitfieldChunkStore {
     this.flushTimer = null;
     if (!this.dirty || this.state === 'closed') return;
     const snapshot = this.held.toBytes(); // only bits whose pwrite has returned
+    const hashedBytes = Math.min(this.fileSize, this.fileHash.hashedPieces * this.chunkSize); // written, too
     this.unflushedBytes = 0;
     this.dirty = false;
     this.persisting = true;
     try {
       await this.fd.datasync(); // ... so this makes every bit in the snapshot true on disk
       await writeBitfieldFile(this.bitfieldPath, this, snapshot);
+      await this.dropBehind(hashedBytes);
     } catch (err) {
       this.dirty = true; // try again at the next flush
       throw err;
     } finally {
       this.persisting = false;
     }
+  }
+
+  /**
+   * Drops from the page cache what the running hash is done with, up to CACHED_BEHIND_BYTES before
+   * `hashedBytes` (which were written before the fdatasync just done, so their pages are clean).
+   * Nothing reads them back but a peer asking for an old piece, which then reads the disk.
+   */
+  private async dropBehind(hashedBytes: number): Promise<void> {
+    const end = hashedBytes - this.cachedBehindBytes;
+    if (end <= this.droppedBytes) return;
+    // Advice only: pages it fails to drop stay cached, and the file is the same either way.
+    await dropCachedPages(this.fd.fd, this.droppedBytes, end - this.droppedBytes).catch(() => false);
+    this.droppedBytes = end;
   }
 
   /** Runs an operation while open, and lets close() wait for it. */
