@@ -32,6 +32,7 @@ import { TransferService } from '../lib/transfer/transfer-service.ts';
 import { JsonlAppendLog } from '../lib/util/append-log.node.ts';
 import { realTimers } from '../lib/util/timers.ts';
 import { FinishingDownloadStore } from './download-store.ts';
+import { canDropCachedPages } from '../lib/transfer/page-cache.node.ts';
 import { SaveCoalescer } from '../lib/util/record-store.ts';
 import { JsonFileStore } from '../lib/util/record-store.node.ts';
 
@@ -106,6 +107,9 @@ export async function startNode(config: NodeConfig, options: StartOptions = {}):
 
   const { identity, created } = await loadOrCreateIdentity(dir);
   log.info({ peerId: identity.peerId, created, dir }, created ? 'created a new identity' : 'loaded identity');
+  if (process.platform === 'linux' && !canDropCachedPages) {
+    log.warn({}, 'the page-cache addon is not built: downloads keep every written page cached (node scripts/build-native.mjs builds it)');
+  }
   // Bound anywhere but this machine's own loopback, others may reach the API: it then requires a token
   // (access.ts). Read before anything starts, so a damaged token file stops the node cleanly.
   const loopbackOnly = isTokenFreeBind(config.apiHost);
