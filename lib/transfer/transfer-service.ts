@@ -7,18 +7,16 @@ import { HashTreeCache } from './hash-tree-cache.ts';
 import { HaveBatcher } from './have-batcher.ts';
 import type { Hasher } from './hasher.ts';
 import type { Library, LocalFile } from './library.ts';
-import { acceptAvailability, acceptManifest } from './catalog-intake.ts';
-import { chunkCount, DEFAULT_CHUNK_SIZE, STANDARD_CHUNK_SIZE } from './manifest.ts';
+import { chunkCount } from './manifest.ts';
 import { RemoteCatalog, type Source } from './remote-catalog.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { isActive, toTransferPeer } from './transfer-record.ts';
+import { registerTransferHandlers } from './transfer-wire.ts';
 import type { TransferPeer, TransferRecord } from './transfer-record.ts';
 import type { Connection } from '../peer/connection.ts';
 import type { Peer } from '../peer/peer.ts';
-import { CHUNK_FRAME_HEADER_BYTES, decodeChunkFrame } from '../peer/wire/chunk-frame.ts';
-import { framePool } from '../peer/wire/frame-pool.ts';
+import { CHUNK_FRAME_HEADER_BYTES } from '../peer/wire/chunk-frame.ts';
 import type { ContentOf } from '../peer/wire/schema.ts';
-import { base64ToBytes, bytesToBase64 } from '../util/base64.ts';
 import { Emitter } from '../util/emitter.ts';
 import type { Logger } from '../util/logger.ts';
 import { SaveCoalescer, type RecordStore } from '../util/record-store.ts';
@@ -79,14 +77,12 @@ export class TransferService extends Emitter<TransferServiceEvents> {
   #records = new Map<string, TransferRecord>();
   #downloads = new Map<string, Download>();
   #saver: SaveCoalescer<TransferRecord[]>;
-  #trees: HashTreeCache;
   #downloadBucket: TokenBucket;
 
   constructor(options: TransferServiceOptions) {
     super();
     this.#o = options;
     this.#downloadBucket = new TokenBucket(options.downloadLimit ?? 0, { timers: options.timers });
-    this.#trees = new HashTreeCache(options.library, options.hasher);
     this.server = new ChunkServer({
       library: options.library,
       partialStore: (fileId) => (options.reshare === false ? null : this.#verifiedStore(fileId)),
@@ -104,7 +100,19 @@ export class TransferService extends Emitter<TransferServiceEvents> {
     this.#saver = new SaveCoalescer(options.records, () => [...this.#records.values()], {
       onError: (err) => options.log.error({ err }, 'could not save transfer records'),
     });
-    this.#registerHandlers();
+    registerTransferHandlers({
+      peer: options.peer,
+      library: options.library,
+      log: options.log,
+      catalog: this.catalog,
+      server: this.server,
+      bridge: this.bridge,
+      trees: new HashTreeCache(options.library, options.hasher),
+      reshare: options.reshare !== false,
+      downloadOf: (fileId) => this.#downloadOf(fileId),
+      greet: (connection) => this.#greet(connection),
+      announce: (file) => this.announce(file),
+    });
   }
 
   /** Loads saved records and resumes the downloads that were active. */
@@ -330,72 +338,9 @@ export class TransferService extends Emitter<TransferServiceEvents> {
     if (this.#o.reshare !== false && store) announceHave(record, store, pieces, this.#o.peer.primaryConnections());
   }
 
-  // ---- wire ------------------------------------------------------------------------------------
-
-  #registerHandlers(): void {
-    const { peer, library, log } = this.#o;
-    peer.on('peer:connected', (_remote, connection) => {
-      for (const file of library.list()) this.announce(file, [connection]);
-      for (const d of this.#downloads.values()) this.#announcePartial(d.record, [connection]);
-    });
-    peer.on('peer:disconnected', (peerId) => this.catalog.removePeer(peerId));
-    library.on('added', (file) => this.announce(file));
-    library.on('removed', (file) => this.server.forget(file.fileId));
-    this.catalog.on('source', (fileId, source, fresh) => {
-      const d = this.#downloadOf(fileId);
-      if (!d) return;
-      if (fresh.length) d.onHave(source.peerId, fresh);
-      else d.addSource(source);
-    });
-    this.catalog.on('source-gone', (fileId, peerId) => this.#downloadOf(fileId)?.removeSource(peerId));
-
-    peer.handle('file_manifest', (m, c) => acceptManifest(this.catalog, log, m, c));
-    peer.handle('file_availability', (m, c) => acceptAvailability(this.catalog, library, m, c));
-    peer.handle('file_chunk_request', (m, c) => {
-      const size = m.content.chunk_size ?? (c.isSwarm ? (library.get(m.content.file_id)?.chunkSize ?? DEFAULT_CHUNK_SIZE) : STANDARD_CHUNK_SIZE);
-      const request = { fileId: m.content.file_id, chunkIndex: m.content.chunk_index, chunkSize: size };
-      if (!this.bridge?.hold(c, request)) this.server.enqueue(c, request);
-    });
-    peer.handle('cancel', (m, c) => {
-      const request = { fileId: m.content.file_id, chunkIndex: m.content.chunk_index, chunkSize: m.content.chunk_size };
-      this.bridge?.cancel(c, request);
-      this.server.cancel(c, request);
-    });
-    peer.handle('file_chunk', async (m, c) => {
-      const data = base64ToBytes(m.content.data);
-      if (!data) return log.warn({ peer: c.peerId }, 'dropped a file_chunk whose data is not base64');
-      await this.#downloadOf(m.content.file_id)?.onChunk(c.peerId!, m.content.chunk_index, null, data);
-    });
-    peer.handleBinary((frame, c) => {
-      const decoded = decodeChunkFrame(frame);
-      if (!decoded.ok) return log.warn({ peer: c.peerId, reason: decoded.reason }, 'dropped a binary frame');
-      const { fileId, chunkIndex, chunkSize, data } = decoded.frame;
-      void Promise.resolve(this.#downloadOf(fileId)?.onChunk(c.peerId!, chunkIndex, chunkSize, data))
-        .catch((err) => log.error({ err, peer: c.peerId }, 'could not handle a chunk'))
-        .finally(() => framePool.release(frame));
-    });
-    peer.handle('hashes_request', async (m, c) => {
-      const piece = await this.#trees.piece(m.content.file_id, m.content.start, m.content.count, () =>
-        this.#o.reshare === false ? null : (this.#downloadOf(m.content.file_id)?.hashList ?? null),
-      );
-      if (!piece) return;
-      await c.send('hashes', {
-        content: { file_id: m.content.file_id, start: piece.start, hashes: bytesToBase64(piece.hashes), proof: bytesToBase64(piece.proof) },
-      });
-    });
-    peer.handle('hashes', async (m, c) => {
-      const hashes = base64ToBytes(m.content.hashes);
-      const proof = base64ToBytes(m.content.proof);
-      if (!hashes || !proof) return;
-      await this.#downloadOf(m.content.file_id)?.onHashes(c.peerId!, m.content.start, hashes, proof);
-    });
-    peer.handle('have', (m, c) => {
-      const bitfield = m.content.bitfield === undefined ? null : base64ToBytes(m.content.bitfield);
-      this.catalog.addHave(c.peerId!, m.content.file_id, m.content.chunk_size, m.content.indexes ?? [], bitfield);
-    });
-    peer.handle('chunk_unavailable', (m, c) => {
-      log.debug({ peer: c.peerId, file: m.content.file_id, index: m.content.chunk_index }, 'peer cannot serve a chunk');
-      this.#downloadOf(m.content.file_id)?.onUnavailable(c.peerId!, m.content.chunk_index, m.content.chunk_size);
-    });
+  /** Tells a peer that just connected what this node shares and what its running downloads have. */
+  #greet(connection: Connection): void {
+    for (const file of this.#o.library.list()) this.announce(file, [connection]);
+    for (const d of this.#downloads.values()) this.#announcePartial(d.record, [connection]);
   }
 }
