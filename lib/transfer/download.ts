@@ -1,5 +1,5 @@
 import { Bitfield } from './bitfield.ts';
-import { HashFetcher, HASHES_TIMEOUT_MS } from './hash-fetcher.ts';
+import { HashFetcher } from './hash-fetcher.ts';
 import { judgeChunk } from './chunk-judge.ts';
 import { chunkCount, chunkRange } from './manifest.ts';
 import type { Source } from './remote-catalog.ts';
@@ -36,8 +36,6 @@ export class Download {
   #finishing = false;
   #starting = true;
   #paused = false;
-  /** Since when no connected swarm source could send the piece hashes (null while one can). */
-  #noHashSourceSince: number | null = null;
   /** Pieces stored in this run after a check against their Merkle-verified leaf. */
   #piecesCheckedByLeaf = 0;
   #log: Logger;
@@ -297,18 +295,9 @@ export class Download {
       const source = this.#sources.get(request.peerId);
       if (source?.swarm) this.#deps.sendCancel(request.peerId, request.chunkIndex, source.chunkSize);
     }
-    if (this.#hashes && !this.#leaves) {
-      this.#hashes.pump(now);
-      // With no swarm source to give the hashes for a while, go on: the whole-file hash still checks.
-      const hashSource = [...this.#sources.values()].some(
-        (s) => s.swarm && s.root === this.record.content_root,
-      );
-      if (hashSource) this.#noHashSourceSince = null;
-      else if (this.#noHashSourceSince === null) this.#noHashSourceSince = now;
-      else if (now - this.#noHashSourceSince > HASHES_TIMEOUT_MS) {
-        this.#log.info({}, 'no peer can send the chunk hashes; verifying by the whole-file hash only');
-        this.#hashes = null;
-      }
+    if (this.#hashes && !this.#leaves && !this.#hashes.pump(now)) {
+      this.#log.info({}, 'no peer can send the chunk hashes; verifying by the whole-file hash only');
+      this.#hashes = null;
     }
     const hashesReady = !this.#hashes || this.#leaves;
     if (hashesReady && this.#pendingWriteBytes < MAX_PENDING_WRITE_BYTES) this.#request(now);

@@ -35,6 +35,8 @@ export class HashFetcher {
   readonly #leafCount: number;
   readonly #deps: HashFetcherDeps;
   readonly #pending: Pending[];
+  /** Since when no peer could answer (null while one can). */
+  #noCandidateSince: number | null = null;
 
   constructor(rootHex: string, leafCount: number, deps: HashFetcherDeps) {
     this.#root = hexToBytes(rootHex)!;
@@ -48,11 +50,18 @@ export class HashFetcher {
     return this.#pending.length === 0;
   }
 
-  /** Sends requests that are due (unsent, or timed out); call on every tick and when sources change. */
-  pump(now: number): void {
+  /**
+   * Sends requests that are due (unsent, or timed out); call on every tick and when sources change.
+   * Returns false once no peer could answer for HASHES_TIMEOUT_MS: the download then goes on without
+   * the hashes (the whole-file hash still checks the file).
+   */
+  pump(now: number): boolean {
+    const candidates = this.#deps.candidates();
+    if (candidates.length > 0) this.#noCandidateSince = null;
+    else if (this.#noCandidateSince === null) this.#noCandidateSince = now;
+    else if (now - this.#noCandidateSince > HASHES_TIMEOUT_MS) return false;
     for (const pending of this.#pending) {
       if (pending.peerId !== null && now < pending.deadline) continue;
-      const candidates = this.#deps.candidates();
       const peerId = candidates.find((id) => !pending.tried.has(id)) ?? candidates[0];
       if (peerId === undefined) continue;
       pending.tried.add(peerId);
@@ -60,6 +69,7 @@ export class HashFetcher {
       pending.deadline = now + HASHES_TIMEOUT_MS;
       this.#deps.request(peerId, pending.range.start, pending.range.end - pending.range.start);
     }
+    return true;
   }
 
   /** Handles a `hashes` answer; returns true when it filled a piece of the list. */
