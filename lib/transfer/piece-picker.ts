@@ -1,5 +1,5 @@
 /**
- * Which chunk to ask of a peer next (internal to the scheduler).
+ * Which chunk to ask of which peer next (internal to the scheduler): `fillWindows`.
  *
  * Normal mode, `pickNewChunk`: the rarest candidate the peer has (random among equals) decides the
  * rarity level; then, among chunks of that level,
@@ -74,8 +74,50 @@ export interface PickContext {
   sparesPartials(peer: SourcePeer): boolean;
 }
 
+/**
+ * Fills the windows of `order` (partial peers first, then by score), calling `send` for each chunk
+ * picked; `send` books it, so the next pick sees it. In turn:
+ * 1. partial peers, one request per peer per round, so what they have is spread over all of them
+ *    instead of the best-scored one's window taking it all (one downloader then served most of a
+ *    12-peer swarm while the others idled: bench `swarm`);
+ * 2. seeders, best score first;
+ * 3. partial peers with room left take seeder requests they can answer (relayChunks);
+ * 4. in the endgame (no candidate has a source), any peer with room copies stragglers (endgameChunks).
+ */
+export function fillWindows(
+  ctx: PickContext,
+  order: SourcePeer[],
+  now: number,
+  send: (peer: SourcePeer, chunk: number) => void,
+): void {
+  let filling = order.filter((peer) => !peer.hasAll);
+  while (filling.length > 0) {
+    filling = filling.filter((peer) => {
+      const chunk = peer.pipeline.hasRoom ? pickNewChunk(ctx, peer) : undefined;
+      if (chunk !== undefined) send(peer, chunk);
+      return chunk !== undefined;
+    });
+  }
+  for (const peer of order) {
+    while (peer.hasAll && peer.pipeline.hasRoom) {
+      const chunk = pickNewChunk(ctx, peer);
+      if (chunk === undefined) break;
+      send(peer, chunk);
+    }
+  }
+  const extra = (peer: SourcePeer, chunks: Iterable<number>) => {
+    for (const chunk of chunks) {
+      send(peer, chunk);
+      if (!peer.pipeline.hasRoom) break;
+    }
+  };
+  for (const peer of order) if (peer.pipeline.hasRoom && !peer.hasAll) extra(peer, relayChunks(ctx, peer));
+  if (ctx.rarity.sourcedCandidateCount > 0) return;
+  for (const peer of order) if (peer.pipeline.hasRoom) extra(peer, endgameChunks(ctx, peer, now));
+}
+
 /** A chunk of this peer's with at least one candidate piece, rarest first; undefined when there is none. */
-export function pickNewChunk(ctx: PickContext, peer: SourcePeer): number | undefined {
+function pickNewChunk(ctx: PickContext, peer: SourcePeer): number | undefined {
   const { rarity } = ctx;
   const spare = ctx.sparesPartials(peer);
   const sourced = spare ? rarity.unannouncedCandidateCount : rarity.sourcedCandidateCount;
@@ -111,7 +153,7 @@ export function pickNewChunk(ctx: PickContext, peer: SourcePeer): number | undef
  * seeders with deep queues upload much of the file's tail twice (measured: a resumed 24 MiB download
  * cost the seeders 1.4-1.5x its size); stragglers are what the endgame is for.
  */
-export function* endgameChunks(ctx: PickContext, peer: SourcePeer, now: number): Generator<number> {
+function* endgameChunks(ctx: PickContext, peer: SourcePeer, now: number): Generator<number> {
   const { book, held } = ctx;
   for (const request of book.all()) {
     if (request.peerId === peer.id) continue;
@@ -132,7 +174,7 @@ export function* endgameChunks(ctx: PickContext, peer: SourcePeer, now: number):
  * the seeder's answer is needed anyway), oldest first; pieces another peer is asked for already are
  * left to it.
  */
-export function* relayChunks(ctx: PickContext, peer: SourcePeer): Generator<number> {
+function* relayChunks(ctx: PickContext, peer: SourcePeer): Generator<number> {
   const { book, held } = ctx;
   if (peer.hasAll) return;
   for (const seeder of ctx.seeders())

@@ -38,7 +38,7 @@
  */
 import { ChunkGeometry } from './chunk-geometry.ts';
 import type { BadChunkKind } from './peer-score.ts';
-import { endgameChunks, nextStraggle, pickNewChunk, relayChunks, type PickContext } from './piece-picker.ts';
+import { fillWindows, nextStraggle, type PickContext } from './piece-picker.ts';
 import { PiecePool } from './piece-pool.ts';
 import { RequestBook, type ChunkRequest } from './request-book.ts';
 import { createSourcePeer, sourcePeerStats, type SourcePeer } from './source-peer.ts';
@@ -141,40 +141,7 @@ export class Scheduler {
     if (this.#pool.complete) return sent;
     const order = this.#fillOrder();
     this.#fastestPartialBps = Math.max(0, ...order.filter((peer) => !peer.hasAll).map((peer) => peer.pipeline.rateBps));
-    // Partial peers first, one request per peer per round: what they have is spread over all of
-    // them instead of the best-scored one's window taking it all (one downloader then served most
-    // of a 12-peer swarm while the others idled: bench `swarm`). Then seeders, best score first.
-    let filling = order.filter((peer) => !peer.hasAll);
-    while (filling.length > 0) {
-      filling = filling.filter((peer) => {
-        const chunk = peer.pipeline.hasRoom ? pickNewChunk(this.#pickContext, peer) : undefined;
-        if (chunk !== undefined) sent.push(this.#send(peer, chunk, now));
-        return chunk !== undefined;
-      });
-    }
-    for (const peer of order) {
-      while (peer.hasAll && peer.pipeline.hasRoom) {
-        const chunk = pickNewChunk(this.#pickContext, peer);
-        if (chunk === undefined) break;
-        sent.push(this.#send(peer, chunk, now));
-      }
-    }
-    for (const peer of order) {
-      if (!peer.pipeline.hasRoom || peer.hasAll) continue;
-      for (const chunk of relayChunks(this.#pickContext, peer)) {
-        sent.push(this.#send(peer, chunk, now));
-        if (!peer.pipeline.hasRoom) break;
-      }
-    }
-    if (this.#pool.rarity.sourcedCandidateCount === 0) {
-      for (const peer of order) {
-        if (!peer.pipeline.hasRoom) continue;
-        for (const chunk of endgameChunks(this.#pickContext, peer, now)) {
-          sent.push(this.#send(peer, chunk, now));
-          if (!peer.pipeline.hasRoom) break;
-        }
-      }
-    }
+    fillWindows(this.#pickContext, order, now, (peer, chunk) => sent.push(this.#send(peer, chunk, now)));
     this.#updateCoverage(now);
     return sent;
   }
