@@ -56,7 +56,7 @@ static void finish_drop(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
-/* Reads argument `index` as a whole number >= 0 that fits in int64; false after throwing if not. */
+/* Reads `arg` as a whole number from 0 to `max`; returns 0 after throwing a TypeError if it is not one. */
 static int read_whole(napi_env env, napi_value arg, const char *name, int64_t max, int64_t *out) {
   double value;
   if (napi_get_value_double(env, arg, &value) != napi_ok || !(value >= 0) || value > (double)max ||
