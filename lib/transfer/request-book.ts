@@ -28,6 +28,20 @@ export interface ChunkRequest {
   refusedAt?: number;
 }
 
+/**
+ * A refused request is withdrawn this long after the refusal (ms), as if it had timed out then, so
+ * its pieces are asked for again, of the same peer if no other has them. A peer refuses for a
+ * moment between finishing a download and listing the file; waiting out the deadline (4 s and more)
+ * instead stalled a download whose only source it was. Refusals count like timeouts: a peer that
+ * keeps refusing becomes unusable, and a download with no other source fails as stalled.
+ */
+export const REFUSED_RETRY_MS = 500;
+
+/** When onTimeouts withdraws `request` (ms): its deadline, or REFUSED_RETRY_MS after a refusal. */
+export function dueAt(request: ChunkRequest): number {
+  return Math.min(request.deadline, (request.refusedAt ?? Infinity) + REFUSED_RETRY_MS);
+}
+
 /** Withdrawn requests remembered per peer so their late answers are recognised. */
 export const MAX_LATE_PER_PEER = 4096;
 

@@ -26,8 +26,9 @@
  *   pieces no partial peer has, and a partial peer with room takes over a seeder request whose
  *   pieces it has (piece-picker.ts): a capped seeder's upload goes to what the swarm lacks.
  * - Each peer's window (peer-pipeline.ts) follows its measured speed; fast peers get deep queues.
- * - A request past its deadline is withdrawn: its pieces become candidates, the peer is penalised
- *   and its window halves. Its answer is still accepted if the pieces are still missing.
+ * - A request past its deadline (or REFUSED_RETRY_MS after its peer refused it) is withdrawn: its
+ *   pieces become candidates, the peer is penalised and its window halves. Its answer is still
+ *   accepted if the pieces are still missing.
  * - Endgame: once no candidate has a source, idle peers duplicate outstanding requests that
  *   straggle or that their peer refused (oldest first, at most MAX_DUPLICATES_PER_PIECE extra per
  *   piece); the first good answer cancels the rest.
@@ -40,7 +41,7 @@ import { ChunkGeometry } from './chunk-geometry.ts';
 import type { BadChunkKind } from './peer-score.ts';
 import { fillWindows, nextStraggle, type PickContext } from './piece-picker.ts';
 import { PiecePool } from './piece-pool.ts';
-import { RequestBook, type ChunkRequest } from './request-book.ts';
+import { dueAt, RequestBook, REFUSED_RETRY_MS, type ChunkRequest } from './request-book.ts';
 import { createSourcePeer, sourcePeerStats, type SourcePeer } from './source-peer.ts';
 import { StallWatch } from './stall-watch.ts';
 import type {
@@ -76,7 +77,7 @@ export class Scheduler {
   #alignPieces = 1;
   /** Measured rate of the fastest partial source, updated by nextRequests. */
   #fastestPartialBps = 0;
-  /** Never later than the earliest deadline of an outstanding request (removals only raise the true one). */
+  /** Never later than the earliest dueAt of an outstanding request (removals only raise the true one). */
   #deadlineFloor = Infinity;
   readonly #pickContext: PickContext;
 
@@ -193,25 +194,31 @@ export class Scheduler {
 
   /**
    * The peer said it will not send this chunk (`chunk_unavailable`: a partial peer between finishing
-   * its download and listing the file, a seeder whose file changed). The request stays booked to it
-   * (not asked again, deadline unchanged), but the endgame copies it at once instead of after 3 s and
-   * more (bench/README.md, sixth session: swarm). False when no such request is open.
+   * its download and listing the file, a seeder whose file changed). The request stays booked to it,
+   * but the endgame copies it to another peer at once instead of after 3 s and more (bench/README.md,
+   * sixth session: swarm), and onTimeouts withdraws it REFUSED_RETRY_MS later (request-book.ts says
+   * why). False when no such request is open.
    */
   onUnavailable(peerId: string, chunkIndex: number, now: number): boolean {
     const request = this.#book.get(peerId, chunkIndex);
     if (!request || request.refusedAt !== undefined) return false;
     request.refusedAt = now;
+    this.#deadlineFloor = Math.min(this.#deadlineFloor, now + REFUSED_RETRY_MS);
     return true;
   }
 
-  /** Withdraws every request past its deadline and returns them (the caller may log or cancel them). */
+  /**
+   * Withdraws every request past its deadline, or refused REFUSED_RETRY_MS ago, and returns them
+   * (the caller may log or cancel them).
+   */
   onTimeouts(now: number): ChunkRequest[] {
     if (now < this.#deadlineFloor) return [];
     const expired: ChunkRequest[] = [];
     this.#deadlineFloor = Infinity;
     for (const request of this.#book.all()) {
-      if (request.deadline <= now) expired.push(request);
-      else this.#deadlineFloor = Math.min(this.#deadlineFloor, request.deadline);
+      const due = dueAt(request);
+      if (due <= now) expired.push(request);
+      else this.#deadlineFloor = Math.min(this.#deadlineFloor, due);
     }
     for (const request of expired) {
       this.#book.take(request.peerId, request.chunkIndex);
@@ -243,7 +250,7 @@ export class Scheduler {
 
   /**
    * When to call onTimeouts next (ms), for the caller's single timer; undefined when nothing is in
-   * flight. Never later than the earliest deadline, possibly earlier (then onTimeouts finds nothing
+   * flight. Never later than the earliest dueAt, possibly earlier (then onTimeouts finds nothing
    * and the next answer is exact).
    */
   nextDeadline(now = -Infinity): number | undefined {

@@ -1,4 +1,5 @@
 import { ENDGAME_STRAGGLER_FRACTION } from '../../lib/transfer/piece-picker.ts';
+import { REFUSED_RETRY_MS } from '../../lib/transfer/request-book.ts';
 /** The Scheduler's API, call by call, with hand-picked inputs (the swarm scenarios are in scheduler.test.ts). */
 import { describe, expect, it } from 'vitest';
 import { Bitfield } from '../../lib/transfer/bitfield.ts';
@@ -199,6 +200,30 @@ describe('Scheduler API', () => {
     expect(scheduler.nextRequests(4)).toEqual([]); // a is not asked again, b once
     const won = scheduler.onChunk('b', copies[0]!.chunkIndex, 10, 'ok');
     expect(won.cancel).toEqual([expect.objectContaining({ peerId: 'a', chunkIndex: fromA[2]!.chunkIndex })]);
+  });
+
+  it('asks a lone source again REFUSED_RETRY_MS after it refused, and gives up on one that keeps refusing', () => {
+    const scheduler = make(2, { stallTimeoutMs: 5_000 });
+    scheduler.addPeer('a', { chunkSize: PIECE, hasAll: true });
+    const sent = scheduler.nextRequests(0);
+    const first = sent.find((r) => r.firstPiece === 0);
+    expect(scheduler.onChunk('a', sent.find((r) => r.firstPiece === 1)!.chunkIndex, 50, 'ok').outcome).toBe('accepted');
+    expect(scheduler.onUnavailable('a', first!.chunkIndex, 100)).toBe(true);
+    expect(scheduler.nextDeadline(100)).toBeLessThanOrEqual(100 + REFUSED_RETRY_MS);
+    expect(scheduler.onTimeouts(100 + REFUSED_RETRY_MS - 1)).toEqual([]);
+    expect(scheduler.onTimeouts(100 + REFUSED_RETRY_MS)).toEqual([first]); // not after the 4 s deadline
+    const again = scheduler.nextRequests(100 + REFUSED_RETRY_MS);
+    expect(again.map((r) => [r.peerId, r.firstPiece])).toEqual([['a', 0]]);
+    // Refusals count like timeouts: a peer refusing three times in a row is no usable source.
+    let t = 100 + REFUSED_RETRY_MS;
+    for (let refusal = 2; refusal <= 3; refusal++) {
+      const request = refusal === 2 ? again[0]! : scheduler.nextRequests(t)[0]!;
+      scheduler.onUnavailable('a', request.chunkIndex, t);
+      t += REFUSED_RETRY_MS;
+      scheduler.onTimeouts(t);
+    }
+    expect(scheduler.state(t)).toBe('running');
+    expect(scheduler.state(t + 5_000 + 1)).toBe('stalled');
   });
 
   it('puts the pieces of a bad chunk back, and bans at the third with a reason', () => {
