@@ -120,8 +120,14 @@ export async function rawDataChannelPump(
       let acked = 0;
       const startedAt = performance.now();
       receiver.onSignal((message) => {
-        if ('sdp' in message) pc.setRemoteDescription(message.sdp, message.type);
-        else pc.addRemoteCandidate(message.candidate, message.mid);
+        // node-datachannel throws from these (once: "Got a remote candidate without ICE transport"),
+        // and here that would end the whole suite: the pump fails instead, and so does its row.
+        try {
+          if ('sdp' in message) pc.setRemoteDescription(message.sdp, message.type);
+          else pc.addRemoteCandidate(message.candidate, message.mid);
+        } catch (err) {
+          reject(new Error(`the raw pump's signalling failed: ${(err as Error).message}`));
+        }
       });
       receiver.done.then(() => resolve({ bytes: total, ms: performance.now() - openedAt, messageBytes, setupMs: openedAt - startedAt }), reject);
       pc.onLocalDescription((sdp, type) => receiver.deliver({ sdp, type }));
