@@ -105,15 +105,15 @@ export function fillWindows(
       send(peer, chunk);
     }
   }
-  const extra = (peer: SourcePeer, chunks: Iterable<number>) => {
+  const sendWhileRoom = (peer: SourcePeer, chunks: Iterable<number>) => {
     for (const chunk of chunks) {
       send(peer, chunk);
       if (!peer.pipeline.hasRoom) break;
     }
   };
-  for (const peer of order) if (peer.pipeline.hasRoom && !peer.hasAll) extra(peer, relayChunks(ctx, peer));
+  for (const peer of order) if (peer.pipeline.hasRoom && !peer.hasAll) sendWhileRoom(peer, relayChunks(ctx, peer));
   if (ctx.rarity.sourcedCandidateCount > 0) return;
-  for (const peer of order) if (peer.pipeline.hasRoom) extra(peer, endgameChunks(ctx, peer, now));
+  for (const peer of order) if (peer.pipeline.hasRoom) sendWhileRoom(peer, endgameChunks(ctx, peer, now));
 }
 
 /** A chunk of this peer's with at least one candidate piece, rarest first; undefined when there is none. */
