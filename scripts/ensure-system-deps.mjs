@@ -11,7 +11,7 @@ const NEEDED = [
   { pkg: 'coturn', why: 'the TURN relay test (WebRTC through a relay on loopback)', ok: () => has('turnserver') },
   { pkg: 'iptables', why: 'the TURN test blocks direct paths inside its own network namespace', ok: () => has('iptables') },
   { pkg: 'iproute2', why: 'tests run in a loopback-only network namespace', ok: () => has('ip') },
-  { pkg: 'util-linux', why: 'fincore, which tells the page-cache test what a download left cached', ok: () => has('fincore') },
+  { pkg: 'util-linux-extra', why: 'fincore, which tells the page-cache test what a download left cached', ok: () => has('fincore') },
   // npm install builds the page-cache addon (native/page-cache) with node-gyp, which needs these.
   { pkg: 'make', why: 'building the page-cache addon', ok: () => has('make') },
   { pkg: 'g++', why: 'building the page-cache addon', ok: () => has('cc') && has('g++') },
