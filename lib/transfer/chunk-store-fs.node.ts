@@ -278,7 +278,7 @@ export class FsChunkStore extends BitfieldChunkStore {
     this.flushTimer = null;
     if (!this.dirty || this.state === 'closed') return;
     const snapshot = this.held.toBytes(); // only bits whose pwrite has returned
-    const hashedBytes = Math.min(this.fileSize, this.fileHash.hashedPieces * this.chunkSize); // written, too
+    const hashedBytes = Math.min(this.fileSize, this.fileHash.hashedPieces * this.chunkSize); // hashed pieces were written
     this.unflushedBytes = 0;
     this.dirty = false;
     this.persisting = true;

@@ -41,7 +41,7 @@ import { ChunkGeometry } from './chunk-geometry.ts';
 import type { BadChunkKind } from './peer-score.ts';
 import { fillWindows, nextStraggle, type PickContext } from './piece-picker.ts';
 import { PiecePool } from './piece-pool.ts';
-import { dueAt, RequestBook, REFUSED_RETRY_MS, type ChunkRequest } from './request-book.ts';
+import { dueAt, RequestBook, type ChunkRequest } from './request-book.ts';
 import { createSourcePeer, sourcePeerStats, type SourcePeer } from './source-peer.ts';
 import { StallWatch } from './stall-watch.ts';
 import type {
@@ -203,7 +203,7 @@ export class Scheduler {
     const request = this.#book.get(peerId, chunkIndex);
     if (!request || request.refusedAt !== undefined) return false;
     request.refusedAt = now;
-    this.#deadlineFloor = Math.min(this.#deadlineFloor, now + REFUSED_RETRY_MS);
+    this.#deadlineFloor = Math.min(this.#deadlineFloor, dueAt(request));
     return true;
   }
 
