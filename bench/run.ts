@@ -106,8 +106,8 @@ await runGuarded('suite', options.timeoutMs, async (guard) => {
     }
     const { what, ...figure } = result.figure;
     rows.push({ ...figure, name: bench.name, note: what });
-    // Further figures with a goal of their own are rows too; the rest go to the JSON.
-    for (const extra of result.more ?? []) (extra.goal ? rows : more).push(extra);
+    // Further figures with a goal of their own, or marked inTable, are rows too; the rest go to the JSON.
+    for (const extra of result.more ?? []) (extra.goal || extra.inTable ? rows : more).push(extra);
     details[bench.name] = { what, ...result.details, seconds: (Date.now() - startedAt) / 1000 };
   }
   say('\n=== summary ===');

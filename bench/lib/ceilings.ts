@@ -9,7 +9,7 @@
 import { hash as oneShotHash, randomFillSync } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -28,7 +28,7 @@ const HASH_POOL_BYTES = 16 * MIB;
 /** Random bytes cycled through by the disk ceiling (the content does not matter to the disk). */
 const DISK_POOL_BYTES = 4 * MIB;
 /** A loopback copy that takes longer than this is broken, not slow. */
-const TCP_TIMEOUT_MS = 120_000;
+const COPY_TIMEOUT_MS = 120_000;
 
 export interface Ceiling {
   name: string;
@@ -37,6 +37,8 @@ export interface Ceiling {
   mbPerSec: number;
   /** What the clock covered, from when to when. */
   timed: string;
+  /** CPU seconds of this process (all its threads) over the whole measurement, set-up included. */
+  cpuS?: number;
 }
 
 function ceiling(name: string, bytes: number, ms: number, timed: string): Ceiling {
@@ -47,29 +49,34 @@ function ceiling(name: string, bytes: number, ms: number, timed: string): Ceilin
 
 /**
  * The sender runs on a worker thread (its own event loop, like the seeding process of a transfer):
- * it writes frames of a 4-byte big-endian length and a payload, each frame one 64 KiB write, and
- * honours back-pressure. Plain JS, so the worker needs no TypeScript loader.
+ * it writes frames of a 4-byte big-endian length and a payload, each frame one write, and honours
+ * back-pressure; over TLS when given TLS settings. Plain JS, so the worker needs no TypeScript loader.
  */
 const SENDER_SOURCE = `
 const net = require('node:net');
+const tls = require('node:tls');
 const { workerData } = require('node:worker_threads');
-const { port, frames, frameBytes, headerBytes } = workerData;
+const { port, frames, frameBytes, headerBytes, tlsSettings } = workerData;
 const frame = Buffer.alloc(frameBytes);
 require('node:crypto').randomFillSync(frame);
 frame.writeUInt32BE(frameBytes - headerBytes, 0);
-const socket = net.connect({ host: '127.0.0.1', port, noDelay: true }, () => {
-  let sent = 0;
-  const pump = () => {
-    while (sent < frames) {
-      sent += 1;
-      if (!socket.write(frame)) return void socket.once('drain', pump);
-    }
-    socket.end();
-  };
-  pump();
-});
+const pump = () => {
+  while (sent < frames) {
+    sent += 1;
+    if (!socket.write(frame)) return void socket.once('drain', pump);
+  }
+  socket.end();
+};
+let sent = 0;
+const to = { host: '127.0.0.1', port, noDelay: true };
+const socket = tlsSettings ? tls.connect({ ...to, rejectUnauthorized: false, ...tlsSettings }, pump) : net.connect(to, pump);
 socket.on('error', (err) => { throw err; });
 `;
+
+/** A worker thread sending `frames` frames of `frameBytes` (prefix included) to 127.0.0.1:`port`. */
+function startFrameSender(port: number, frames: number, frameBytes: number, tlsSettings?: object): Worker {
+  return new Worker(SENDER_SOURCE, { eval: true, workerData: { port, frames, frameBytes, headerBytes: FRAME_HEADER_BYTES, tlsSettings } });
+}
 
 /**
  * Counts payloads out of a length-prefixed stream the way a careful reader does: a payload inside one
@@ -129,41 +136,69 @@ class PayloadCounter {
  */
 export async function measureTcpLoopback(bytes: number): Promise<Ceiling> {
   const frames = Math.max(1, Math.round(bytes / CEILING_PIECE_BYTES));
-  const expectedPayload = frames * (CEILING_PIECE_BYTES - FRAME_HEADER_BYTES);
-  const server = createServer();
+  const counter = new PayloadCounter();
+  const ms = await timeLoopbackCopy(createServer(), 'connection', {
+    what: 'TCP loopback copy',
+    frames,
+    frameBytes: CEILING_PIECE_BYTES,
+    expected: frames * (CEILING_PIECE_BYTES - FRAME_HEADER_BYTES),
+    consume: (chunk) => {
+      counter.push(chunk);
+      return counter.payloadBytes;
+    },
+  });
+  return ceiling(
+    'TCP loopback copy',
+    frames * CEILING_PIECE_BYTES,
+    ms,
+    'from accepting the connection to parsing the last 4-byte-prefixed frame (64 KiB writes from a worker thread)',
+  );
+}
+
+export interface LoopbackCopy {
+  /** Names the copy in errors. */
+  what: string;
+  frames: number;
+  frameBytes: number;
+  /** Sent over TLS with these settings (the server must be a TLS server with a certificate). */
+  tlsSettings?: object;
+  /** Takes each chunk received and returns how much has been received in all, in its own terms. */
+  consume(chunk: Buffer): number;
+  /** What `consume` returns once everything arrived. */
+  expected: number;
+}
+
+/**
+ * Frames from a worker thread (startFrameSender) to `server`, which this listens on 127.0.0.1.
+ * Resolves with the ms from the server's `accepted` event (for a TLS server, after the handshake) to
+ * the receiver having everything; the worker, the socket and the server are gone however it ends.
+ */
+export async function timeLoopbackCopy(server: Server, accepted: 'connection' | 'secureConnection', copy: LoopbackCopy): Promise<number> {
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   let worker: Worker | undefined;
   let socket: Socket | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const ms = await new Promise<number>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`TCP loopback copy did not finish within ${TCP_TIMEOUT_MS} ms`)), TCP_TIMEOUT_MS);
-      server.once('connection', (accepted) => {
-        socket = accepted;
+    return await new Promise<number>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`${copy.what} did not finish within ${COPY_TIMEOUT_MS} ms`)), COPY_TIMEOUT_MS);
+      server.once('tlsClientError', reject);
+      server.once(accepted, (connection: Socket) => {
+        socket = connection;
         const startedAt = performance.now();
-        const counter = new PayloadCounter();
-        accepted.on('data', (chunk: Buffer) => {
-          counter.push(chunk);
-          if (counter.payloadBytes >= expectedPayload) resolve(performance.now() - startedAt);
+        let received = 0;
+        connection.on('data', (chunk: Buffer) => {
+          received = copy.consume(chunk);
+          if (received >= copy.expected) resolve(performance.now() - startedAt);
         });
-        accepted.on('error', reject);
-        accepted.on('end', () => {
-          if (counter.payloadBytes < expectedPayload) reject(new Error(`TCP loopback copy ended after ${counter.payloadBytes} bytes`));
+        connection.on('error', reject);
+        connection.on('end', () => {
+          if (received < copy.expected) reject(new Error(`${copy.what} ended after ${received} of ${copy.expected}`));
         });
       });
-      worker = new Worker(SENDER_SOURCE, {
-        eval: true,
-        workerData: { port, frames, frameBytes: CEILING_PIECE_BYTES, headerBytes: FRAME_HEADER_BYTES },
-      });
+      worker = startFrameSender(port, copy.frames, copy.frameBytes, copy.tlsSettings);
       worker.once('error', reject);
     });
-    return ceiling(
-      'TCP loopback copy',
-      frames * CEILING_PIECE_BYTES,
-      ms,
-      'from accepting the connection to parsing the last 4-byte-prefixed frame (64 KiB writes from a worker thread)',
-    );
   } finally {
     clearTimeout(timer);
     socket?.destroy();
@@ -220,10 +255,23 @@ export async function measureDiskWrite(dir: string, bytes: number): Promise<Ceil
 
 /** The three ceilings, one after the other (a 2-core machine: in parallel they would slow each other). */
 export async function measureCeilings(dir: string, bytes: number): Promise<Ceiling[]> {
-  const tcp = await measureTcpLoopback(bytes);
-  const sha = measureSha256(bytes);
-  const disk = await measureDiskWrite(dir, bytes);
+  const tcp = await withCpu(() => measureTcpLoopback(bytes));
+  const sha = await withCpu(() => measureSha256(bytes));
+  const disk = await withCpu(() => measureDiskWrite(dir, bytes));
   return [tcp, sha, disk];
+}
+
+/** CPU seconds this process (every thread) spent in `work`. */
+export async function cpuSecondsOf<T>(work: () => T | Promise<T>): Promise<{ result: T; cpuS: number }> {
+  const before = process.cpuUsage();
+  const result = await work();
+  const used = process.cpuUsage(before);
+  return { result, cpuS: (used.user + used.system) / 1e6 };
+}
+
+async function withCpu(measure: () => Ceiling | Promise<Ceiling>): Promise<Ceiling> {
+  const { result, cpuS } = await cpuSecondsOf(measure);
+  return { ...result, cpuS };
 }
 
 export function lowestCeiling(ceilings: Ceiling[]): Ceiling {

@@ -22,6 +22,8 @@ export interface Figure {
   goal?: Goal;
   /** A line of detail kept in the JSON (not in the table). */
   note?: string;
+  /** Show this extra figure of a benchmark in the summary table although it has no goal. */
+  inTable?: boolean;
   /** Replaces pass/MISS in the table: 'not run: <why>' or 'failed: <why>' (the value is then NaN). */
   outcome?: string;
 }

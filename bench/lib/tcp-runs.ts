@@ -10,9 +10,12 @@ import { placeCopy, sha256OfFile, writeRandomFile } from './files.ts';
 import { measuredDownload } from './measured-download.ts';
 import { mbps, say, sizeLabel } from './report.ts';
 import type { Figure } from './report.ts';
+import type { PhaseUsage } from './process-usage.ts';
 import type { RunGuard } from './run-guard.ts';
 import { seededDownload, FILE_NAME } from './seeded-download.ts';
 import { startSeeder } from './seeder.ts';
+import { measureStageFloor } from './stage-costs.ts';
+import type { StageFloor } from './stage-costs.ts';
 
 /** WebTorrent node to node over TCP on this machine: 512 MiB at about this rate (the issue's figure). */
 const WEBTORRENT_MB_PER_S = 160;
@@ -36,6 +39,10 @@ export async function singleSource(guard: RunGuard, options: { size: number; pro
   const lowest = lowestCeiling(ceilings);
   const label = sizeLabel(options.size);
   const sha = ceilings.find((c) => c.name.startsWith('SHA-256'))!;
+  // After the download, so that the download meets the machine as it did before this was measured.
+  say(`what the stages no verified, encrypted transfer can skip cost in CPU (measured after the download)…`);
+  const floor = await measureStageFloor(guard.tempDir, options.size, sha);
+  say(describeFloor(floor, run.usage));
   return {
     figures: [
       ...ceilings.map((c) => ({ name: `ceiling: ${c.name}`, value: c.mbPerSec, unit: 'MB/s', note: c.timed })),
@@ -52,6 +59,21 @@ export async function singleSource(guard: RunGuard, options: { size: number; pro
         unit: 'MB/s',
         reference: { label: 'WebTorrent TCP (issue)', value: WEBTORRENT_MB_PER_S },
         goal: { on: 'ratio', atLeast: 1 },
+      },
+      {
+        name: "against the stages' CPU bound",
+        value: throughput,
+        unit: 'MB/s',
+        reference: { label: `stages alone on ${floor.cores} cores`, value: floor.boundMbPerSec },
+        inTable: true,
+        note: 'the most the CPU that its unavoidable stages need allows on this machine (bench/lib/stage-costs.ts)',
+      },
+      {
+        name: 'download CPU, all processes',
+        value: run.usage.cpuS,
+        unit: 's',
+        reference: { label: 'the stages alone', value: floor.cpuS },
+        note: `over ${run.usage.wallS.toFixed(1)} s of the download: ${(run.usage.cpuS / run.usage.wallS).toFixed(2)} cores`,
       },
       { name: 'downloader peak RSS', value: peakRss / MB, unit: 'MB', goal: { on: 'value', below: PEAK_RSS_GOAL_MB } },
       { name: 'downloader peak RSS at completed', value: run.peakRssAtCompletedBytes / MB, unit: 'MB', note: 'before it re-indexes the file' },
@@ -89,8 +111,21 @@ export async function singleSource(guard: RunGuard, options: { size: number; pro
       peakRssAtCompletedBytes: run.peakRssAtCompletedBytes,
       peers: run.transfer.peers,
       seederProblems: seeder.problems,
+      stageFloor: floor,
+      downloadUsage: run.usage,
     },
   };
+}
+
+/** Two lines: what each stage cost, and what that leaves any transfer here against what the download used. */
+function describeFloor(floor: StageFloor, usage: PhaseUsage): string {
+  const stages = floor.stages.map((s) => `${s.name} ${s.cpuS.toFixed(2)} s`).join(', ');
+  const writes = `writes as a download makes them ran at ${floor.writeMbPerSec.toFixed(0)} MB/s`;
+  return [
+    `  ${stages}: ${floor.cpuS.toFixed(2)} CPU-s for ${sizeLabel(floor.bytes)} (${writes})`,
+    `  so on ${floor.cores} cores nothing doing these stages beats ${floor.boundMbPerSec.toFixed(0)} MB/s here;` +
+      ` the download used ${usage.cpuS.toFixed(1)} CPU-s at ${(usage.cpuS / usage.wallS).toFixed(2)} cores`,
+  ].join('\n');
 }
 
 export async function multiSource(guard: RunGuard, options: { multiSize: number; profileDir: string | null }): Promise<BenchPart> {

@@ -31,6 +31,8 @@ const CERTIFICATE_BACKDATE_MS = 24 * 3600 * 1000;
  * keys live for one connection; ChaCha20 is the fast choice where AES has no hardware support.
  */
 const TLS_CIPHER_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384';
+/** The version and suites of every TLS link (and of the benchmark's TLS copy, which measures them). */
+export const TLS_SETTINGS = { minVersion: TLS_VERSION, maxVersion: TLS_VERSION, ciphers: TLS_CIPHER_SUITES } as const;
 const CERTIFICATE_KEY = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 /** Certificate serial numbers are positive: 8 random bytes with the top bit cleared. */
 const SERIAL_NUMBER_BYTES = 8;
@@ -104,7 +106,6 @@ export async function startTls(
   signal: AbortSignal,
 ): Promise<{ socket: tls.TLSSocket; exporter: Uint8Array }> {
   const { key, cert } = await processTlsCredentials();
-  const versions = { minVersion: TLS_VERSION, maxVersion: TLS_VERSION, ciphers: TLS_CIPHER_SUITES } as const;
   return new Promise((resolve, reject) => {
     let secured: tls.TLSSocket | null = null;
     const onClose = (): void => fail(new Error('the connection closed during the TLS handshake'));
@@ -132,12 +133,12 @@ export async function startTls(
     signal.addEventListener('abort', onAbort);
     if (role === 'client') {
       // No certificate check on purpose: identity is proven by the signed exporter, not by a CA.
-      secured = tls.connect({ socket, rejectUnauthorized: false, ...versions });
+      secured = tls.connect({ socket, rejectUnauthorized: false, ...TLS_SETTINGS });
       secured.once('secureConnect', () => done(secured!));
     } else {
       // A server socket reports TLS errors after the handshake as 'error' only when a tls.Server
       // owns it, so hand the socket to one (not listening: it only runs this handshake).
-      const server = tls.createServer({ key, cert, ...versions });
+      const server = tls.createServer({ key, cert, ...TLS_SETTINGS });
       server.once('tlsClientError', fail);
       server.once('secureConnection', (ready: tls.TLSSocket) => {
         server.off('tlsClientError', fail);
