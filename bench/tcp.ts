@@ -11,6 +11,8 @@
  *      hashes it (the start-up hashing figure); the downloader starts as a child process through
  *      bin/swarmdrop.mjs with --connect to the seeder; the download is timed through the REST API;
  *      the result's SHA-256 is checked against the file id (outside the clock); peak RSS of the child;
+ *      then what the stages no such transfer can skip cost in CPU, and the bound that puts on it here
+ *      (bench/lib/stage-costs.ts);
  *   3. multi-source: three seeders each capped with --upload-limit R, one downloader child.
  */
 import { parseArgs } from 'node:util';
