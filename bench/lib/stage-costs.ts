@@ -49,8 +49,6 @@ export interface StageFloor {
   boundMbPerSec: number;
   /** The write stage's own speed (wall clock), for comparison with the disk-write ceiling. */
   writeMbPerSec: number;
-  /** Whether the write stage dropped written pages (the addon is built). */
-  droppedPages: boolean;
 }
 
 /** The stage costs over `bytes`; `sha` is this run's SHA-256 ceiling (its CPU is one pass). */
@@ -75,7 +73,6 @@ export async function measureStageFloor(dir: string, bytes: number, sha: Ceiling
     cores,
     boundMbPerSec: bytes / MB / (cpuS / cores),
     writeMbPerSec: bytes / MB / (writes.result / 1000),
-    droppedPages: canDropCachedPages,
   };
 }
 
